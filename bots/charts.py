@@ -1,0 +1,166 @@
+"""Small charts for replies: PNG images (Pillow) and monospace text versions."""
+
+from __future__ import annotations
+
+import io
+import unicodedata
+from collections.abc import Mapping, Sequence
+from datetime import date, timedelta
+
+from PIL import Image, ImageDraw, ImageFont
+
+_BG = (255, 255, 255)
+_EMPTY = (235, 237, 240)
+_LOW = (155, 233, 168)
+_HIGH = (33, 110, 57)
+_INK = (36, 41, 47)
+_MUTED = (110, 118, 129)
+_DAY_LABELS = ("Mo", "Tu", "We", "Th", "Fr", "Sa", "Su")
+MAX_BARS = 10  # more rows would not be readable in a chat image
+
+Font = ImageFont.ImageFont | ImageFont.FreeTypeFont
+
+
+def _font() -> Font:
+    return ImageFont.load_default()
+
+
+def _clean(text: str, limit: int) -> str:
+    """One printable line of at most `limit` characters."""
+    text = "".join(" " if unicodedata.category(c).startswith("C") else c for c in text)
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _drawable(text: str, font: Font) -> str:
+    # The bitmap fallback font only encodes Latin-1; degrade instead of crashing.
+    try:
+        font.getbbox(text)
+        return text
+    except (UnicodeError, ValueError):
+        return text.encode("latin-1", "replace").decode("latin-1")
+
+
+def _fit(text: str, font: Font, width: int) -> str:
+    text = _drawable(text, font)
+    while text and font.getlength(text) > width:
+        text = text[:-2] + "…" if len(text) > 1 else ""
+        text = _drawable(text, font)
+    return text
+
+
+def _mix(value: float) -> tuple[int, int, int]:
+    if not value > 0:  # also catches NaN
+        return _EMPTY
+    t = min(1.0, value)
+    r, g, b = (round(lo + (hi - lo) * t) for lo, hi in zip(_LOW, _HIGH, strict=True))
+    return r, g, b
+
+
+def _png(img: Image.Image) -> bytes:
+    buf = io.BytesIO()
+    img.save(buf, format="PNG", optimize=True)
+    return buf.getvalue()
+
+
+def _first_monday(today: date, weeks: int) -> date:
+    return today - timedelta(days=today.weekday(), weeks=weeks - 1)
+
+
+def heatmap_png(
+    values: Mapping[date, float], today: date, weeks: int = 26, title: str = ""
+) -> bytes:
+    """GitHub-style matrix: one column per ISO week (oldest left), rows Mon..Sun."""
+    weeks = max(1, weeks)
+    cell, pitch, left, top, margin = 16, 19, 34, 34, 8
+    width = left + weeks * pitch + margin
+    height = top + 7 * pitch + margin
+    img = Image.new("RGB", (width, height), _BG)
+    draw = ImageDraw.Draw(img)
+    font = _font()
+    draw.text((margin, 2), _fit(_clean(title, 80), font, width - 2 * margin), fill=_INK, font=font)
+    for row in (0, 2, 4):
+        draw.text((margin, top + row * pitch + 2), _DAY_LABELS[row], fill=_MUTED, font=font)
+    first = _first_monday(today, weeks)
+    label_end = 0.0
+    for col in range(weeks):
+        monday = first + timedelta(weeks=col)
+        x = left + col * pitch
+        # Label a month at the first column whose Monday falls in it, unless it would overlap.
+        if (col == 0 or monday.day <= 7) and x >= label_end:
+            name = monday.strftime("%b")
+            draw.text((x, top - 14), name, fill=_MUTED, font=font)
+            label_end = x + font.getlength(name) + 4
+        for row in range(7):
+            day = monday + timedelta(days=row)
+            if day > today:
+                continue  # the future stays blank
+            y = top + row * pitch
+            draw.rectangle((x, y, x + cell, y + cell), fill=_mix(values.get(day, 0.0)))
+    return _png(img)
+
+
+def heatmap_text(values: Mapping[date, float], today: date, weeks: int = 26) -> str:
+    """The heatmap as 7 text lines: █ done, ▒ partial, · missed, blank for the future."""
+    weeks = max(1, weeks)
+    first = _first_monday(today, weeks)
+    lines = []
+    for row, label in enumerate(_DAY_LABELS):
+        chars = []
+        for col in range(weeks):
+            day = first + timedelta(weeks=col, days=row)
+            v = values.get(day, 0.0)
+            chars.append(" " if day > today else "█" if v >= 1 else "▒" if v > 0 else "·")
+        lines.append(f"{label} {''.join(chars)}")
+    return "\n".join(lines)
+
+
+def bar_chart_png(rows: Sequence[tuple[str, float]], title: str = "") -> bytes:
+    """Horizontal bars of values 0..1 shown as percentages; first MAX_BARS rows only."""
+    rows = rows[:MAX_BARS]
+    label_w, bar_w, pitch, top, margin = 150, 300, 22, 24, 8
+    width = margin + label_w + bar_w + 50
+    height = top + max(1, len(rows)) * pitch + margin
+    img = Image.new("RGB", (width, height), _BG)
+    draw = ImageDraw.Draw(img)
+    font = _font()
+    draw.text((margin, 4), _fit(_clean(title, 80), font, width - 2 * margin), fill=_INK, font=font)
+    if not rows:
+        draw.text((margin, top + 4), "No data yet", fill=_MUTED, font=font)
+    for i, (label, value) in enumerate(rows):
+        v = min(1.0, value) if value > 0 else 0.0  # clamps negatives and NaN
+        y = top + i * pitch
+        draw.text((margin, y + 4), _fit(_clean(label, 24), font, label_w - 8), fill=_INK, font=font)
+        x0 = margin + label_w
+        draw.rectangle((x0, y + 2, x0 + bar_w, y + pitch - 4), fill=_EMPTY)
+        if v > 0:
+            draw.rectangle((x0, y + 2, x0 + round(bar_w * v), y + pitch - 4), fill=_HIGH)
+        draw.text((x0 + bar_w + 6, y + 4), f"{round(v * 100)}%", fill=_INK, font=font)
+    return _png(img)
+
+
+def _width(text: str) -> int:
+    """Terminal columns: wide (emoji, CJK) chars take two, combining marks none."""
+    return sum(
+        0 if unicodedata.combining(c) else 2 if unicodedata.east_asian_width(c) in "WF" else 1
+        for c in text
+    )
+
+
+def grid_text(
+    row_labels: Sequence[str],
+    days: Sequence[date],
+    cells: Mapping[tuple[int, date], bool | None],
+) -> str:
+    """Rows × days progress grid: ■ done, □ missed, · not scheduled or future (None/missing)."""
+    labels = [_clean(label, 14) for label in row_labels]
+    pad = max((_width(label) for label in labels), default=0)
+    header = " " * pad + " " + " ".join(f"{d.day:>2}" for d in days)
+    lines = [header.rstrip()]
+    for i, label in enumerate(labels):
+        marks = []
+        for d in days:
+            cell = cells.get((i, d))
+            marks.append(f"{'·' if cell is None else '■' if cell else '□':>2}")
+        lines.append(label + " " * (pad - _width(label)) + " " + " ".join(marks))
+    return "\n".join(lines)

@@ -1,0 +1,127 @@
+"""/start, /help, /timezone, /settings."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bots.commands.context import Ctx
+from bots.commands.registry import REGISTRY, Arg, command
+from bots.reply import Reply, bold, code, italic
+from core.clock import local_now
+from core.errors import NotFound
+from core.habits.service import list_habits, refresh_reminder
+from core.users.settings import DM_POLICIES, LANGUAGES, PROFILE, parse_quiet, quiet_text
+
+
+@command("start", "Start here: what Habitbot does and your first steps")
+async def start(ctx: Ctx, args: dict[str, Any]) -> Reply:
+    reply = Reply.text("👋 Hi ", bold(ctx.user.name), ", I help you build habits and keep streaks.")
+    if ctx.group is not None:
+        return reply.add(
+            "This group is on Habitbot now: ",
+            code("/group"),
+            " shows it, ",
+            code("/challenges"),
+            " lists challenges to join.",
+        )
+    return (
+        reply.blank()
+        .add("1. Set your time zone: ", code("/timezone Europe/Berlin"))
+        .add("2. Add a habit: ", code("/habit add Read every=day remind=21:00"))
+        .add("3. Check in each day: ", code("/done Read"), " — then ", code("/claim"), " gems")
+        .add("Your time zone is ", bold(ctx.user.timezone), ". ", code("/help"), " lists all.")
+    )
+
+
+@command(
+    "help",
+    "List the commands, or show how to use one",
+    Arg("command", "a command to explain, e.g. habit", "text"),
+)
+async def help_(ctx: Ctx, args: dict[str, Any]) -> Reply:
+    tops = REGISTRY.tops()
+    wanted = args.get("command", "").lstrip("/").lower().strip()
+    if not wanted:
+        reply = Reply.text(bold("Commands"))
+        for top, commands in tops.items():
+            subs = [c.sub for c in commands if c.sub]
+            desc = commands[0].description if not subs else _group_desc(top, subs)
+            reply.add(code(f"/{top}"), f" — {desc}")
+        return reply.add("Send ", code("/help <command>"), " for details, e.g. /help habit.")
+    top = wanted.split()[0]
+    if top not in tops:
+        found, _ = REGISTRY.resolve(wanted.split())
+        if found is None:
+            raise NotFound(f"There is no /{wanted[:32]} command. Send /help for the list.")
+        top = found.top
+    reply = Reply()
+    for cmd in tops[top]:
+        reply.add(code(cmd.usage())).add("  ", cmd.description)
+        for arg in cmd.args:
+            reply.add("  ", italic(arg.name), f": {arg.description}")
+        for example in cmd.examples:
+            reply.add("  e.g. ", code(example))
+        if cmd.aliases:
+            reply.add("  also: ", ", ".join(f"/{a}" for a in cmd.aliases))
+    return reply
+
+
+def _group_desc(top: str, subs: list[str | None]) -> str:
+    return {
+        "habit": "your habits: " + ", ".join(s for s in subs if s),
+    }.get(top, " / ".join(s for s in subs if s))
+
+
+@command(
+    "timezone",
+    "Show or set your time zone (IANA name, e.g. Europe/Berlin)",
+    Arg("zone", "an IANA time zone like Europe/Berlin or America/New_York", "timezone"),
+    examples=("/timezone Europe/Berlin",),
+)
+async def timezone(ctx: Ctx, args: dict[str, Any]) -> Reply:
+    zone = args.get("zone")
+    if zone is None:
+        now = local_now(ctx.now, ctx.user.timezone).strftime("%H:%M")
+        return Reply.text("Your time zone is ", bold(ctx.user.timezone), f" (it is {now} there).")
+    ctx.user.timezone = zone
+    for habit in await list_habits(ctx.session, ctx.user.id):
+        refresh_reminder(habit, zone, ctx.now)
+    now = local_now(ctx.now, zone).strftime("%H:%M")
+    return Reply.text("Time zone set to ", bold(zone), f". It is {now} there.")
+
+
+@command(
+    "settings",
+    "Show or change your settings",
+    Arg("language", "reply language", "choice", keyword=True, choices=LANGUAGES),
+    Arg("profile", "who sees your profile", "choice", keyword=True, choices=PROFILE),
+    Arg("dms", "who may message you through the bot", "choice", keyword=True, choices=DM_POLICIES),
+    Arg("nudges", "the evening nudge to claim", "choice", keyword=True, choices=("on", "off")),
+    Arg("quiet", "quiet hours like 22:00-07:00, or off", "word", keyword=True, max_length=16),
+    examples=("/settings profile=private quiet=22:00-07:00",),
+)
+async def settings(ctx: Ctx, args: dict[str, Any]) -> Reply:
+    user = ctx.user
+    if "quiet" in args:
+        quiet = parse_quiet(args["quiet"])
+        user.quiet_start, user.quiet_end = quiet if quiet else (None, None)
+    if "language" in args:
+        user.language = args["language"]
+    if "profile" in args:
+        user.profile_public = args["profile"] == "public"
+    if "dms" in args:
+        user.dm_policy = args["dms"]
+    if "nudges" in args:
+        user.nudges = args["nudges"] == "on"
+        if not user.nudges:
+            user.next_nudge_at = None
+    reply = Reply.text(bold("Settings" if not args else "Settings saved"))
+    reply.bullet("time zone: ", bold(user.timezone), "  (/timezone)")
+    reply.bullet("language: ", bold(user.language))
+    reply.bullet("profile: ", bold("public" if user.profile_public else "private"))
+    reply.bullet("dms: ", bold(user.dm_policy))
+    reply.bullet("nudges: ", bold("on" if user.nudges else "off"))
+    reply.bullet("quiet: ", bold(quiet_text(user)))
+    if not args:
+        reply.add("Change with ", code("/settings key=value"), ", e.g. ", code("quiet=22:00-07:00"))
+    return reply

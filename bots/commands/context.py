@@ -1,0 +1,61 @@
+"""What an adapter hands to the commands layer, and what a handler receives."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Literal
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.clock import Clock, local_date
+from core.storage.db import Database
+from core.storage.models import Account, Group, User
+
+
+@dataclass(frozen=True)
+class Chat:
+    kind: Literal["private", "group"]
+    id: str  # private: where to write to the user; group: the Telegram chat / Discord guild id
+    title: str = ""
+    channel: str | None = None  # the channel inside a Discord guild the command came from
+
+
+@dataclass(frozen=True)
+class Invocation:
+    """One typed command or button press, from any platform."""
+
+    platform: str
+    user_id: str
+    user_name: str
+    chat: Chat
+    text: str | None = None  # "/habit add Read every=day" as typed, or a button's action text
+    command: str | None = None  # or, from typed platforms (Discord), the command name ...
+    values: dict[str, str] = field(default_factory=dict)  # ... and its options as strings
+    is_admin: bool = False  # the adapter proved the caller administers this group
+
+
+@dataclass
+class Deps:
+    db: Database
+    clock: Clock
+
+
+@dataclass
+class Ctx:
+    session: AsyncSession
+    deps: Deps
+    inv: Invocation
+    user: User
+    account: Account
+    group: Group | None
+    now: datetime
+    first_visit: bool = False
+
+    @property
+    def today(self) -> date:
+        return local_date(self.now, self.user.timezone)
+
+    @property
+    def is_admin(self) -> bool:
+        return self.group is not None and self.inv.is_admin

@@ -1,0 +1,100 @@
+"""Runs one Invocation: find the command, parse, resolve who and where, call it, map errors."""
+
+from __future__ import annotations
+
+import difflib
+import logging
+import secrets
+from typing import Any
+
+from bots.commands.context import Ctx, Deps, Invocation
+from bots.commands.registry import REGISTRY, Command, Registry
+from bots.parsing import UsageError, convert_all, parse_text, split_command
+from bots.reply import Reply, bold, code
+from core.errors import DomainError
+from core.groups.service import enter_group
+from core.rewards.freezes import apply_missed_day_freezes
+from core.users.accounts import resolve_account
+
+log = logging.getLogger("habitbot.commands")
+
+
+async def execute(deps: Deps, inv: Invocation, registry: Registry = REGISTRY) -> Reply:
+    try:
+        found = find(inv, registry)
+        if isinstance(found, Reply):
+            return found
+        command, raw = found
+        return await _run(deps, inv, command, raw)
+    except UsageError as error:
+        return Reply.text(str(error), error=True).add("Usage: ", code(_usage(inv, registry)))
+    except DomainError as error:
+        return Reply.text(str(error), error=True)
+    except Exception:
+        ref = secrets.token_hex(3)
+        log.exception("command failed (ref %s): %s", ref, inv.command or (inv.text or "")[:80])
+        return Reply.text(f"Something went wrong (ref {ref}). Please try again.", error=True)
+
+
+def find(inv: Invocation, registry: Registry) -> tuple[Command, dict[str, str]] | Reply:
+    if inv.command is not None:
+        command = registry.get(inv.command)
+        if command is None:
+            return _unknown(inv.command, registry)
+        return command, {k: v for k, v in inv.values.items() if v is not None}
+    words, _, _ = split_command(inv.text or "")
+    command, used = registry.resolve(words)
+    if command is None:
+        return _unknown(" ".join(words[:1]) or "", registry)
+    rest = (inv.text or "").strip().lstrip("/").split(None, used)
+    return command, parse_text(command, rest[used] if len(rest) > used else "")
+
+
+def _unknown(name: str, registry: Registry) -> Reply:
+    shown = name[:32]
+    close = difflib.get_close_matches(name.lower(), registry.text_names(), n=2, cutoff=0.6)
+    reply = Reply.text(
+        f"Unknown command /{shown}." if shown else "That is not a command.", error=True
+    )
+    if close:
+        reply.add("Did you mean ", *_join([code(f"/{c}") for c in close]), "?")
+    return reply.add("Send ", code("/help"), " for the list.")
+
+
+def _join(spans: list[Any]) -> list[Any]:
+    out: list[Any] = []
+    for i, span in enumerate(spans):
+        out += [" or ", span] if i else [span]
+    return out
+
+
+def _usage(inv: Invocation, registry: Registry) -> str:
+    found = registry.get(inv.command) if inv.command else None
+    if found is None and inv.text:
+        found, _ = registry.resolve(split_command(inv.text)[0])
+    return found.usage() if found else "/help"
+
+
+async def _run(deps: Deps, inv: Invocation, command: Command, raw: dict[str, str]) -> Reply:
+    now = deps.clock.now()
+    notices: list[Reply] = []
+    async with deps.db.session() as session:
+        private_chat = inv.chat.id if inv.chat.kind == "private" else None
+        user, account, created = await resolve_account(
+            session, inv.platform, inv.user_id, inv.user_name, private_chat, now
+        )
+        group = None
+        if inv.chat.kind == "group":
+            group = await enter_group(
+                session, inv.platform, inv.chat.id, inv.chat.title, user.id, now
+            )
+        ctx = Ctx(session, deps, inv, user, account, group, now, first_visit=created)
+        args = convert_all(command, raw, ctx.today)
+        frozen = await apply_missed_day_freezes(session, user, ctx.today, now)
+        if frozen:
+            days = ", ".join(d.strftime("%a %d %b") for d in frozen)
+            notices.append(Reply.text("🧊 A streak freeze covered ", bold(days), "."))
+        reply = await command.handler(ctx, args)
+    for notice in notices:
+        reply = notice.extend(reply)
+    return reply

@@ -1,0 +1,118 @@
+"""Every command is declared once here; Telegram's menu, Discord's slash tree and /help derive
+from these declarations."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from bots.commands.context import Ctx
+    from bots.reply import Reply
+
+ArgKind = Literal[
+    "text", "word", "int", "number", "times", "schedule", "date", "timezone", "choice", "flag"
+]
+Handler = Callable[["Ctx", dict[str, Any]], Awaitable["Reply"]]
+
+
+@dataclass(frozen=True)
+class Arg:
+    name: str
+    description: str
+    kind: ArgKind = "text"
+    required: bool = False
+    keyword: bool = False  # typed as name=value in chat text
+    choices: tuple[str, ...] = ()
+    min: float | None = None
+    max: float | None = None
+    max_length: int = 64
+    complete: Literal["habit", "challenge", None] = None  # what Discord autocompletes
+    hint: str = ""  # shown in usage instead of <name>, e.g. "day|weekdays|3/week"
+
+    def usage(self) -> str:
+        if self.kind == "flag":
+            body = self.name
+        elif self.keyword:
+            hint = "|".join(self.choices) or self.hint or f"<{self.name}>"
+            body = f"{self.name}={hint}"
+        else:
+            body = f"<{self.name}>"
+        return body if self.required else f"[{body}]"
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str  # "done", or "habit add" for a subcommand
+    description: str  # one line, at most 100 characters (Discord's limit)
+    handler: Handler
+    args: tuple[Arg, ...] = ()
+    aliases: tuple[str, ...] = ()  # other text names, e.g. "habits" for "habit list"
+    default: bool = False  # the subcommand that a bare "/habit" runs
+    admin: bool = False  # for the menu: shown to group admins
+    examples: tuple[str, ...] = ()
+
+    @property
+    def top(self) -> str:
+        return self.name.split(" ", 1)[0]
+
+    @property
+    def sub(self) -> str | None:
+        parts = self.name.split(" ", 1)
+        return parts[1] if len(parts) > 1 else None
+
+    def usage(self) -> str:
+        return " ".join([f"/{self.name}", *(a.usage() for a in self.args)])
+
+
+class Registry:
+    def __init__(self) -> None:
+        self.commands: dict[str, Command] = {}
+        self._text_names: dict[str, Command] = {}
+
+    def add(self, command: Command) -> Command:
+        for name in (command.name, *command.aliases):
+            if name in self._text_names:
+                raise ValueError(f"command {name!r} declared twice")
+            self._text_names[name] = command
+        self.commands[command.name] = command
+        return command
+
+    def command(
+        self, name: str, description: str, *args: Arg, **options: Any
+    ) -> Callable[[Handler], Handler]:
+        def register(handler: Handler) -> Handler:
+            self.add(Command(name, description, handler, tuple(args), **options))
+            return handler
+
+        return register
+
+    def get(self, name: str) -> Command | None:
+        return self.commands.get(name)
+
+    def resolve(self, words: list[str]) -> tuple[Command | None, int]:
+        """Find the command named by the first one or two words; returns it and words used."""
+        if not words:
+            return None, 0
+        top = words[0].lower()
+        if len(words) > 1 and (sub := self._text_names.get(f"{top} {words[1].lower()}")):
+            return sub, 2
+        if found := self._text_names.get(top):
+            return found, 1
+        defaults = [c for c in self.commands.values() if c.top == top and c.default]
+        return (defaults[0], 1) if defaults else (None, 0)
+
+    def tops(self) -> dict[str, list[Command]]:
+        """Commands grouped by their first word, in declaration order."""
+        grouped: dict[str, list[Command]] = {}
+        for command in self.commands.values():
+            grouped.setdefault(command.top, []).append(command)
+        return grouped
+
+    def text_names(self) -> list[str]:
+        return sorted(self._text_names)
+
+
+REGISTRY = Registry()
+command = REGISTRY.command

@@ -1,0 +1,162 @@
+"""The console adapter: a terminal chat with the bot, no token needed.
+
+Lines become Invocations exactly like platform updates; `:` lines steer the demo
+(who you are, which chat, what time it is).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import sys
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import TextIO
+
+from bots.commands import Chat, Deps, Invocation, execute
+from bots.console.render import render
+from bots.reply import Button, Reply
+from core.clock import FakeClock
+
+PLATFORM = "console"
+_STEP = re.compile(r"^\+(\d+)([dhm])$")
+_UNITS = {"d": "days", "h": "hours", "m": "minutes"}
+
+HELP = """Console commands:
+  :as <name>            talk as another user (created on first use)
+  :group <name> [admin] talk in a group chat, as an admin or a member
+  :private              back to your private chat
+  :time +1d|+3h|+15m    move the clock forward (or :time 2026-03-29T08:00)
+  :quit                 leave
+Bot commands start with / — try /help."""
+
+
+class Console:
+    def __init__(
+        self,
+        deps: Deps,
+        clock: FakeClock,
+        out: TextIO = sys.stdout,
+        color: bool = False,
+        image_dir: Path | None = None,
+        on_time: Callable[[datetime], Awaitable[None]] | None = None,
+    ) -> None:
+        self.deps, self.clock, self.out, self.color = deps, clock, out, color
+        self.image_dir = image_dir
+        self.on_time = on_time  # the scheduler's catch-up after :time
+        self.user = "me"
+        self.group: str | None = None
+        self.admin = False
+        self.buttons: list[Button] = []
+
+    def prompt(self) -> str:
+        where = f"#{self.group}{'*' if self.admin else ''}" if self.group else "private"
+        return f"{self.user}@{where}> "
+
+    async def handle(self, line: str) -> bool:
+        """Handle one line; False means quit."""
+        line = line.strip()
+        if not line:
+            return True
+        if line.startswith(":"):
+            return await self._meta(line)
+        if line.isdigit() and self.buttons:
+            index = int(line) - 1
+            if not 0 <= index < len(self.buttons):
+                self.write(f"No button {line}; pick 1-{len(self.buttons)}.")
+                return True
+            action = self.buttons[index].action
+            line = f"/{action.command} {action.args}".strip()
+        elif not line.startswith("/"):
+            self.write("Commands start with / (try /help); :help lists console commands.")
+            return True
+        await self.send(line)
+        return True
+
+    async def send(self, text: str) -> Reply:
+        chat = (
+            Chat("group", self.group, title=self.group)
+            if self.group
+            else Chat("private", self.user)
+        )
+        inv = Invocation(PLATFORM, self.user, self.user.capitalize(), chat, text=text,
+                         is_admin=self.admin)
+        reply = await execute(self.deps, inv)
+        self.show(reply)
+        return reply
+
+    def show(self, reply: Reply, header: str | None = None) -> None:
+        text, buttons = render(reply, self.color)
+        if header is None:
+            self.buttons = buttons
+        if reply.image and self.image_dir is not None:
+            self.image_dir.mkdir(parents=True, exist_ok=True)
+            path = self.image_dir / reply.image_name
+            path.write_bytes(reply.image)
+            text += f"\n(image saved to {path})"
+        self.write(f"{header}\n{text}" if header else text)
+
+    def write(self, text: str) -> None:
+        self.out.write(text + "\n")
+        self.out.flush()
+
+    async def _meta(self, line: str) -> bool:
+        word, _, rest = line[1:].partition(" ")
+        rest = rest.strip()
+        match word.lower():
+            case "quit" | "q" | "exit":
+                return False
+            case "as" if rest:
+                self.user = rest.split()[0].lower()[:32]
+                self.write(f"You are now {self.user}.")
+            case "group" if rest:
+                parts = rest.split()
+                self.group, self.admin = parts[0][:64], "admin" in parts[1:]
+                self.write(f"In group {self.group}" + (" as an admin." if self.admin else "."))
+            case "private":
+                self.group, self.admin = None, False
+                self.write("Back in your private chat.")
+            case "time":
+                await self._time(rest)
+            case _:
+                self.write(HELP)
+        return True
+
+    async def _time(self, rest: str) -> None:
+        now = self.clock.now()
+        step = _STEP.match(rest)
+        if step:
+            target = now + timedelta(**{_UNITS[step.group(2)]: int(step.group(1))})
+        else:
+            try:
+                target = datetime.fromisoformat(rest)
+            except ValueError:
+                self.write(f"It is {now:%Y-%m-%d %H:%M} UTC. Use :time +1d, +3h, +15m or ISO.")
+                return
+            if target.tzinfo is None:
+                target = target.replace(tzinfo=now.tzinfo)
+        if target < now:
+            self.write("The clock only moves forward.")
+            return
+        if self.on_time is not None:
+            await self.on_time(target)  # runs the ticks for the time passed
+        self.clock.set(target)
+        self.write(f"It is now {target:%Y-%m-%d %H:%M} UTC.")
+
+    async def run(self, stdin: TextIO = sys.stdin) -> None:
+        interactive = stdin.isatty()
+        if interactive:
+            self.write("Habitbot console. /start to begin, :help for console commands.")
+        loop = asyncio.get_running_loop()
+        while True:
+            if interactive:
+                self.out.write(self.prompt())
+                self.out.flush()
+            line = await loop.run_in_executor(None, stdin.readline)
+            if not line:
+                break
+            if not interactive and line.strip():
+                self.write(f"{self.prompt()}{line.strip()}")
+            if not await self.handle(line):
+                break

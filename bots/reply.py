@@ -1,0 +1,121 @@
+"""A platform-neutral reply: lines of lightly styled spans, buttons, an optional image.
+
+Adapters render it (console text, Telegram HTML, Discord markdown); nothing here knows them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+Style = Literal["plain", "bold", "italic", "code"]
+
+
+@dataclass(frozen=True)
+class Span:
+    text: str
+    style: Style = "plain"
+
+
+Line = tuple[Span, ...]
+
+
+def bold(text: object) -> Span:
+    return Span(str(text), "bold")
+
+
+def italic(text: object) -> Span:
+    return Span(str(text), "italic")
+
+
+def code(text: object) -> Span:
+    return Span(str(text), "code")
+
+
+@dataclass(frozen=True)
+class Action:
+    """What a button does: run `command` with `args` as the user who pressed it."""
+
+    command: str
+    args: str = ""
+
+    def encode(self) -> str:
+        return f"{self.command}|{self.args}" if self.args else self.command
+
+    @classmethod
+    def decode(cls, data: str) -> Action:
+        command, _, args = data.partition("|")
+        return cls(command, args)
+
+
+@dataclass(frozen=True)
+class Button:
+    label: str
+    action: Action
+
+
+@dataclass
+class Reply:
+    lines: list[Line] = field(default_factory=list)
+    buttons: list[list[Button]] = field(default_factory=list)
+    image: bytes | None = None
+    image_name: str = "image.png"
+    image_alt: str | None = None  # a text stand-in for terminals (e.g. a text heatmap)
+    private: bool = False  # holds private data: deliver in a private chat or ephemerally
+    error: bool = False
+
+    @classmethod
+    def text(cls, *parts: str | Span, error: bool = False) -> Reply:
+        return cls(error=error).add(*parts)
+
+    def add(self, *parts: str | Span) -> Reply:
+        self.lines.append(tuple(p if isinstance(p, Span) else Span(p) for p in parts))
+        return self
+
+    def bullet(self, *parts: str | Span) -> Reply:
+        return self.add("• ", *parts)
+
+    def blank(self) -> Reply:
+        self.lines.append(())
+        return self
+
+    def button_row(self, *buttons: Button) -> Reply:
+        if buttons:
+            self.buttons.append(list(buttons))
+        return self
+
+    def extend(self, other: Reply) -> Reply:
+        """Append another reply's lines and buttons (e.g. a badge notice after a check-in)."""
+        if self.lines and other.lines:
+            self.blank()
+        self.lines.extend(other.lines)
+        self.buttons.extend(other.buttons)
+        self.image = self.image or other.image
+        self.image_alt = self.image_alt or other.image_alt
+        self.private = self.private or other.private
+        return self
+
+    def plain(self) -> str:
+        return "\n".join("".join(s.text for s in line) for line in self.lines)
+
+
+def split_text(text: str, limit: int) -> list[str]:
+    """Split at line breaks so each chunk fits `limit`; a single overlong line is cut hard."""
+    chunks: list[str] = []
+    current = ""
+    for line in text.split("\n"):
+        while len(line) > limit:
+            if current:
+                chunks.append(current)
+                current = ""
+            chunks.append(line[:limit])
+            line = line[limit:]
+        candidate = f"{current}\n{line}" if current else line
+        if len(candidate) > limit:
+            chunks.append(current)
+            current = line
+        else:
+            current = candidate
+    if current or not chunks:
+        chunks.append(current)
+    return chunks

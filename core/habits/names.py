@@ -1,0 +1,60 @@
+"""Habit names: how they are compared and found from what a user types."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol, TypeVar
+
+from core.errors import InvalidInput, NotFound
+
+MAX_NAME = 64
+
+
+class Named(Protocol):
+    id: int
+    name: str
+    name_key: str
+
+
+T = TypeVar("T", bound=Named)
+
+
+def name_key(name: str) -> str:
+    return " ".join(name.casefold().split())
+
+
+def clean_name(name: str) -> str:
+    name = " ".join(name.split())
+    if not name:
+        raise InvalidInput("Give the habit a name, e.g. /habit add Read.")
+    if len(name) > MAX_NAME:
+        raise InvalidInput(f"That name is too long ({len(name)} characters; at most {MAX_NAME}).")
+    if name.startswith(("#", "/")):
+        raise InvalidInput("A habit name cannot start with # or /.")
+    return name
+
+
+def match(items: Sequence[T], query: str, what: str = "habit") -> T:
+    """By '#id', exact name, or unique prefix (case-insensitive); otherwise say what exists."""
+    query = query.strip()
+    if query.startswith("#") and query[1:].isdigit():
+        wanted = int(query[1:])
+        for item in items:
+            if item.id == wanted:
+                return item
+        raise NotFound(f"That {what} no longer exists.")
+    key = name_key(query)
+    exact = [i for i in items if i.name_key == key]
+    if exact:
+        return exact[0]
+    prefixed = [i for i in items if i.name_key.startswith(key)] if key else []
+    if len(prefixed) == 1:
+        return prefixed[0]
+    shown = query[:40]
+    if prefixed:
+        names = ", ".join(i.name for i in prefixed[:8])
+        raise InvalidInput(f"{shown!r} matches several {what}s: {names}. Which one?")
+    if not items:
+        raise NotFound(f"You have no {what}s yet. Add one with /habit add <name>.")
+    names = ", ".join(i.name for i in items[:10])
+    raise NotFound(f"No {what} named {shown!r}. Yours: {names}.")

@@ -1,0 +1,301 @@
+"""Habit use cases: add, edit, remove, check in, undo, today's list, stats."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Integer, delete, func, literal, select, union_all, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.errors import Conflict, InvalidInput
+from core.habits.names import clean_name, match, name_key
+from core.habits.reminders import next_reminder_at
+from core.habits.schedule import DAILY, Schedule, parse_schedule
+from core.habits.streaks import Streak, completion_rate, streak
+from core.habits.strength import strength
+from core.rewards.ledger import COINS_PER_CHECKIN, COINS_TARGET_BONUS, pay, reverse
+from core.rewards.service import award_streak_badges
+from core.storage.db import insert_ignore
+from core.storage.models import CheckIn, FrozenDay, Habit, User
+
+MAX_HABITS = 50
+
+
+async def list_habits(session: AsyncSession, user_id: int) -> list[Habit]:
+    return list(
+        await session.scalars(select(Habit).where(Habit.user_id == user_id).order_by(Habit.id))
+    )
+
+
+async def find_habit(session: AsyncSession, user_id: int, query: str) -> Habit:
+    return match(await list_habits(session, user_id), query)
+
+
+def schedule_of(habit: Habit) -> Schedule:
+    try:
+        return parse_schedule(habit.schedule)
+    except ValueError:
+        return DAILY
+
+
+async def add_habit(
+    session: AsyncSession,
+    user: User,
+    name: str,
+    *,
+    today: date,
+    now: datetime,
+    schedule: Schedule = DAILY,
+    remind: list[str] | None = None,
+    target: float | None = None,
+    unit: str | None = None,
+    kind: str = "build",
+    challenge_linked: bool = False,
+) -> Habit:
+    name = clean_name(name)
+    existing = await list_habits(session, user.id)
+    if any(h.name_key == name_key(name) for h in existing):
+        raise Conflict(f"You already have a habit called {name!r}.")
+    if len(existing) >= MAX_HABITS and not challenge_linked:
+        raise InvalidInput(f"You have {MAX_HABITS} habits already; remove one first.")
+    _check_target(target, unit)
+    remind_at = ",".join(remind) if remind else None
+    inserted = await session.scalar(
+        insert_ignore(
+            session,
+            Habit,
+            dict(
+                user_id=user.id,
+                name=name,
+                name_key=name_key(name),
+                kind=kind,
+                schedule=schedule.text(),
+                target=target,
+                unit=unit if target is not None else None,
+                remind_at=remind_at,
+                next_reminder_at=next_reminder_at(remind_at, schedule, user.timezone, now),
+                start_date=today,
+                created_at=now,
+            ),
+        ).returning(Habit.id)
+    )
+    if inserted is None:  # the same add raced in from another chat
+        raise Conflict(f"You already have a habit called {name!r}.")
+    return await session.get_one(Habit, inserted)
+
+
+def _check_target(target: float | None, unit: str | None) -> None:
+    if target is not None and not 0 < target <= 1_000_000:
+        raise InvalidInput("The target must be a positive number, e.g. target=20 unit=pages.")
+    if unit is not None and target is None:
+        raise InvalidInput("A unit needs a target too, e.g. target=20 unit=pages.")
+
+
+async def edit_habit(
+    session: AsyncSession, user: User, habit: Habit, changes: dict[str, Any], now: datetime
+) -> Habit:
+    if "name" in changes:
+        new = clean_name(changes["name"])
+        others = await list_habits(session, user.id)
+        if any(h.name_key == name_key(new) and h.id != habit.id for h in others):
+            raise Conflict(f"You already have a habit called {new!r}.")
+        habit.name, habit.name_key = new, name_key(new)
+    if "every" in changes:
+        habit.schedule = changes["every"].text()
+    if "remind" in changes:
+        habit.remind_at = ",".join(changes["remind"]) or None
+    if "kind" in changes:
+        habit.kind = changes["kind"]
+    if "target" in changes or "unit" in changes:
+        target = changes.get("target", habit.target)
+        unit = changes.get("unit", habit.unit)
+        _check_target(target, unit)
+        habit.target, habit.unit = target, unit
+    refresh_reminder(habit, user.timezone, now)
+    return habit
+
+
+def refresh_reminder(habit: Habit, tz: str, now: datetime) -> None:
+    habit.next_reminder_at = next_reminder_at(habit.remind_at, schedule_of(habit), tz, now)
+
+
+async def remove_habit(session: AsyncSession, habit: Habit) -> None:
+    await session.delete(habit)
+
+
+@dataclass(frozen=True)
+class CheckInResult:
+    habit: Habit
+    recorded: bool  # False when it was already done today (nothing changed)
+    amount: float | None
+    coins: int
+    target_met: bool
+    streak: Streak
+    badges: list[str]
+
+
+async def check_in(
+    session: AsyncSession,
+    user: User,
+    habit: Habit,
+    day: date,
+    now: datetime,
+    amount: float | None = None,
+) -> CheckInResult:
+    measurable = habit.target is not None
+    if amount is not None and not 0 < amount <= 1_000_000:
+        raise InvalidInput("The amount must be a positive number.")
+    if measurable and amount is None:
+        amount = habit.target  # a plain "done" on a measurable habit means the target was met
+    checkin_id = await session.scalar(
+        insert_ignore(
+            session,
+            CheckIn,
+            dict(habit_id=habit.id, local_date=day, amount=amount, created_at=now),
+        ).returning(CheckIn.id)
+    )
+    coins = 0
+    total = amount
+    if checkin_id is None:
+        if not (measurable and amount is not None):
+            dates, frozen = await _history(session, user.id, habit.id)
+            current = streak(schedule_of(habit), dates, day, habit.start_date, frozen)
+            return CheckInResult(habit, False, None, 0, False, current, [])
+        # Measurable habits add up over the day (10 pages now, 20 tonight).
+        row = (
+            await session.execute(
+                update(CheckIn)
+                .where(CheckIn.habit_id == habit.id, CheckIn.local_date == day)
+                .values(amount=func.coalesce(CheckIn.amount, 0) + amount)
+                .returning(CheckIn.id, CheckIn.amount)
+            )
+        ).one()
+        checkin_id, total = row
+    else:
+        coins += await pay(
+            session, user.id, "coin", COINS_PER_CHECKIN, "checkin", f"checkin:{checkin_id}", now
+        )
+    target_met = measurable and total is not None and total >= (habit.target or 0)
+    if target_met:
+        coins += await pay(
+            session, user.id, "coin", COINS_TARGET_BONUS, "target", f"target:{checkin_id}", now
+        )
+    dates, frozen = await _history(session, user.id, habit.id)
+    current = streak(schedule_of(habit), dates, day, habit.start_date, frozen)
+    badges = await award_streak_badges(session, user.id, current.current, now)
+    return CheckInResult(habit, True, total, coins, target_met, current, badges)
+
+
+async def _history(
+    session: AsyncSession, user_id: int, habit_id: int
+) -> tuple[set[date], set[date]]:
+    """A habit's check-in dates and the user's frozen days, in one round trip."""
+    rows = await session.execute(
+        union_all(
+            select(CheckIn.local_date, literal(0, Integer)).where(CheckIn.habit_id == habit_id),
+            select(FrozenDay.local_date, literal(1, Integer)).where(FrozenDay.user_id == user_id),
+        )
+    )
+    done: set[date] = set()
+    frozen: set[date] = set()
+    for day, is_frozen in rows:
+        (frozen if is_frozen else done).add(day)
+    return done, frozen
+
+
+async def undo(session: AsyncSession, user: User, habit: Habit, day: date, now: datetime) -> bool:
+    checkin_id = await session.scalar(
+        delete(CheckIn)
+        .where(CheckIn.habit_id == habit.id, CheckIn.local_date == day)
+        .returning(CheckIn.id)
+    )
+    if checkin_id is None:
+        return False
+    await reverse(session, user.id, [f"checkin:{checkin_id}", f"target:{checkin_id}"], now)
+    return True
+
+
+@dataclass(frozen=True)
+class TodayItem:
+    habit: Habit
+    scheduled: bool
+    amount: float | None  # what was logged today
+    done: bool
+
+
+async def today_items(session: AsyncSession, user_id: int, today: date) -> list[TodayItem]:
+    rows = await session.execute(
+        select(Habit, CheckIn.id, CheckIn.amount)
+        .outerjoin(CheckIn, (CheckIn.habit_id == Habit.id) & (CheckIn.local_date == today))
+        .where(Habit.user_id == user_id)
+        .order_by(Habit.id)
+    )
+    items = []
+    for habit, checkin_id, amount in rows:
+        done = checkin_id is not None and (habit.target is None or (amount or 0) >= habit.target)
+        items.append(TodayItem(habit, schedule_of(habit).is_scheduled(today), amount, done))
+    return items
+
+
+@dataclass(frozen=True)
+class HabitStats:
+    habit: Habit
+    streak: Streak
+    rate7: float | None
+    rate30: float | None
+    strength: float
+    values: dict[date, float]  # 1.0 done, or amount/target for measurable habits
+    total: int
+
+
+async def habit_stats(
+    session: AsyncSession, user_id: int, today: date, habit_id: int | None = None
+) -> list[HabitStats]:
+    """Stats for one habit or all of them, from one query for habits+check-ins and one for
+    frozen days."""
+    query = (
+        select(Habit, CheckIn.local_date, CheckIn.amount)
+        .outerjoin(CheckIn, CheckIn.habit_id == Habit.id)
+        .where(Habit.user_id == user_id)
+        .order_by(Habit.id)
+    )
+    if habit_id is not None:
+        query = query.where(Habit.id == habit_id)
+    by_habit: dict[int, tuple[Habit, dict[date, float]]] = {}
+    for habit, day, amount in await session.execute(query):
+        values = by_habit.setdefault(habit.id, (habit, {}))[1]
+        if day is not None:
+            values[day] = (amount or 0) / habit.target if habit.target else 1.0
+    frozen = set(
+        await session.scalars(select(FrozenDay.local_date).where(FrozenDay.user_id == user_id))
+    )
+    stats = []
+    for habit, values in by_habit.values():
+        schedule = schedule_of(habit)
+        done = {d for d, v in values.items() if v > 0}
+        stats.append(
+            HabitStats(
+                habit,
+                streak(schedule, done, today, habit.start_date, frozen),
+                completion_rate(schedule, done, today, habit.start_date, 7),
+                completion_rate(schedule, done, today, habit.start_date, 30),
+                strength(schedule, values, habit.start_date, today),
+                values,
+                len(done),
+            )
+        )
+    return stats
+
+
+def combined_values(stats: list[HabitStats], since: date) -> dict[date, float]:
+    """Per day, the share of habits done: the all-habits heatmap."""
+    if not stats:
+        return {}
+    totals: dict[date, float] = {}
+    for s in stats:
+        for day, v in s.values.items():
+            if day >= since:
+                totals[day] = totals.get(day, 0.0) + min(1.0, v)
+    return {d: v / len(stats) for d, v in totals.items()}

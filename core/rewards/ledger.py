@@ -1,0 +1,94 @@
+"""The ledger: every coin, gem (in hundredths) and streak freeze is an entry; balances are sums.
+
+Each entry has a unique `ref` naming its cause, so paying the same cause twice is a no-op.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import case, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.storage.db import insert_ignore
+from core.storage.models import LedgerEntry
+
+COINS_PER_CHECKIN = 10
+COINS_TARGET_BONUS = 5
+COINS_CHALLENGE_FINISHED = 50
+COINS_CHALLENGE_WON = 100
+FREEZE_PRICE_GEMS = 200
+MAX_FREEZES = 3
+
+
+@dataclass(frozen=True)
+class Balances:
+    coins: int
+    gems: int  # hundredths
+    freezes: int
+
+
+async def pay(
+    session: AsyncSession,
+    user_id: int,
+    currency: str,
+    amount: int,
+    reason: str,
+    ref: str,
+    now: datetime,
+) -> int:
+    """Add an entry; returns `amount`, or 0 when this ref was already booked."""
+    booked = await session.scalar(
+        insert_ignore(
+            session,
+            LedgerEntry,
+            dict(
+                user_id=user_id,
+                currency=currency,
+                amount=amount,
+                reason=reason,
+                ref=ref,
+                created_at=now,
+            ),
+        ).returning(LedgerEntry.id)
+    )
+    return amount if booked is not None else 0
+
+
+async def reverse(session: AsyncSession, user_id: int, refs: list[str], now: datetime) -> None:
+    """Book counter-entries for these refs (an undone check-in gives its coins back)."""
+    rows = await session.execute(
+        select(LedgerEntry.currency, LedgerEntry.amount, LedgerEntry.ref).where(
+            LedgerEntry.user_id == user_id, LedgerEntry.ref.in_(refs)
+        )
+    )
+    entries = [
+        dict(
+            user_id=user_id,
+            currency=currency,
+            amount=-amount,
+            reason="undo",
+            ref=f"undo:{ref}",
+            created_at=now,
+        )
+        for currency, amount, ref in rows
+    ]
+    if entries:
+        await session.execute(insert_ignore(session, LedgerEntry, entries))
+
+
+async def balances(session: AsyncSession, user_id: int) -> Balances:
+    def total(currency: str) -> object:
+        return func.coalesce(
+            func.sum(case((LedgerEntry.currency == currency, LedgerEntry.amount), else_=0)), 0
+        )
+
+    coins, gems, freezes = (
+        await session.execute(
+            select(total("coin"), total("gem"), total("freeze")).where(
+                LedgerEntry.user_id == user_id
+            )
+        )
+    ).one()
+    return Balances(int(coins), int(gems), int(freezes))

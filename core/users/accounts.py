@@ -1,0 +1,87 @@
+"""One core user per person, reached through platform accounts."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.storage.db import insert_ignore
+from core.storage.models import Account, User
+
+# last_seen is bookkeeping: refreshing it at most this often saves a write on hot paths.
+_SEEN_EVERY = timedelta(minutes=10)
+
+
+async def resolve_account(
+    session: AsyncSession,
+    platform: str,
+    external_id: str,
+    name: str,
+    private_chat: str | None,
+    now: datetime,
+) -> tuple[User, Account, bool]:
+    """The user behind a platform account, created on first contact. Returns (user, account,
+    created). A private chat makes the account reachable again (the user wrote to us)."""
+    row = (
+        await session.execute(
+            select(Account, User)
+            .join(User, User.id == Account.user_id)
+            .where(Account.platform == platform, Account.external_id == external_id)
+        )
+    ).first()
+    if row is not None:
+        account, user = row
+        if private_chat and (account.private_chat != private_chat or account.unreachable):
+            account.private_chat, account.unreachable = private_chat, False
+        if now - account.last_seen_at > _SEEN_EVERY:
+            account.last_seen_at = now
+        return user, account, False
+
+    clean = " ".join(name.split())[:64] or "friend"
+    user = User(name=clean, timezone="UTC", created_at=now)
+    session.add(user)
+    await session.flush()
+    user.handle = await _free_handle(session, clean, user.id)
+    inserted = await session.scalar(
+        insert_ignore(
+            session,
+            Account,
+            dict(
+                platform=platform,
+                external_id=external_id,
+                user_id=user.id,
+                private_chat=private_chat,
+                unreachable=False,
+                last_seen_at=now,
+            ),
+        ).returning(Account.id)
+    )
+    if inserted is None:  # the same person's first two messages raced; the other one won
+        await session.delete(user)
+        await session.flush()
+        return await resolve_account(session, platform, external_id, name, private_chat, now)
+    account = await session.get_one(Account, inserted)
+    return user, account, True
+
+
+async def _free_handle(session: AsyncSession, name: str, user_id: int) -> str:
+    base = re.sub(r"[^a-z0-9_]", "", name.lower().replace(" ", "_"))[:20] or "user"
+    taken = await session.scalar(select(User.id).where(User.handle == base))
+    return base if taken is None else f"{base}{user_id}"
+
+
+async def private_address(session: AsyncSession, user_id: int) -> Account | None:
+    """The account to write to privately: the most recently used reachable one."""
+    return await session.scalar(
+        select(Account)
+        .where(
+            Account.user_id == user_id,
+            Account.private_chat.is_not(None),
+            Account.unreachable.is_(False),
+        )
+        .order_by(Account.last_seen_at.desc())
+        .limit(1)
+    )

@@ -1,0 +1,45 @@
+"""`habitbot console | run | db upgrade`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+from pathlib import Path
+
+from habitbot.settings import Settings
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="habitbot", description=__doc__)
+    parser.add_argument("--data-dir", type=Path, help="where the embedded database lives")
+    commands = parser.add_subparsers(dest="command")
+    commands.add_parser("console", help="chat with the bot in this terminal (no token needed)")
+    commands.add_parser("run", help="run every platform whose token is set (console if none)")
+    db = commands.add_parser("db", help="database maintenance")
+    db_commands = db.add_subparsers(dest="db_command", required=True)
+    db_commands.add_parser("upgrade", help="migrate the database to the newest schema")
+    revision = db_commands.add_parser("revision", help="autogenerate a migration (developers)")
+    revision.add_argument("-m", "--message", required=True)
+    args = parser.parse_args(argv)
+
+    settings = Settings()
+    if args.data_dir:
+        settings.data_dir = args.data_dir
+    logging.basicConfig(
+        level=settings.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    from habitbot import app
+
+    match args.command:
+        case "db":
+            asyncio.run(app.db_command(settings, args.db_command, getattr(args, "message", "")))
+        case "run":
+            asyncio.run(app.run(settings))
+        case _:
+            asyncio.run(app.console(settings))
+
+
+if __name__ == "__main__":
+    main()
