@@ -90,7 +90,8 @@ class Reply:
             self.blank()
         self.lines.extend(other.lines)
         self.buttons.extend(other.buttons)
-        self.image = self.image or other.image
+        if self.image is None and other.image is not None:
+            self.image, self.image_name = other.image, other.image_name
         self.image_alt = self.image_alt or other.image_alt
         self.private = self.private or other.private
         return self

@@ -59,11 +59,8 @@ def pg_schema() -> bool:
 
 
 @pytest.fixture
-async def db(
-    request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path
-) -> AsyncIterator[Database]:
-    if PG_URL:
-        request.getfixturevalue("pg_schema")
+async def db(tmp_path: Path, sqlite_template: Path, pg_schema: bool) -> AsyncIterator[Database]:
+    if pg_schema and PG_URL:
         database = Database(PG_URL)
         tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
         async with database.engine.begin() as conn:

@@ -86,7 +86,8 @@ async def _run(deps: Deps, inv: Invocation, command: Command, raw: dict[str, str
         group = None
         if inv.chat.kind == "group":
             group = await enter_group(
-                session, inv.platform, inv.chat.id, inv.chat.title, user.id, now
+                session, inv.platform, inv.chat.id, inv.chat.title, user.id, now,
+                channel=inv.chat.channel,
             )
         ctx = Ctx(session, deps, inv, user, account, group, now, first_visit=created)
         args = convert_all(command, raw, ctx.today)
