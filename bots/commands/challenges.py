@@ -414,3 +414,20 @@ def _last_day_notice(data: dict[str, Any]) -> Reply:
 def _final_notice(data: dict[str, Any]) -> Reply:
     reply = _board_notice(data, f"🏆 {data['title']} has ended. Final board:")
     return reply.add(f"{data.get('finishers', 0)} finished (80%+ of their tasks). Well done!")
+
+
+@renders("group_digest")
+def _digest_notice(data: dict[str, Any]) -> Reply:
+    reply = Reply.text("🗞 ", bold(f"{data['group']} today"))
+    names = data.get("checked_in", [])
+    count = data.get("checked_in_count", len(names))
+    if names:
+        more = f" and {count - len(names)} more" if count > len(names) else ""
+        reply.add(f"✅ {count} checked in: {', '.join(names)}{more}")
+    else:
+        reply.add("Nobody has checked in yet today. There's still time!")
+    for board in data.get("challenges", []):
+        top = ", ".join(f"{r['rank']}. {r['name']} {pct(r['rate'])}" for r in board["top"][:3])
+        reply.add(bold(board["title"]), f": together {pct(board['collective'])}",
+                  f" — {top}" if top else "")
+    return reply

@@ -10,7 +10,7 @@ challenge's, so one check-in counts for every challenge that includes that habit
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from sqlalchemy import Date, Float, Integer, and_, case, cast, func, literal, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -50,13 +50,33 @@ async def leaderboard(
         count = challenge.participant_count
         return Board([], None, count, 0.0, last)
 
-    # The calendar as rows (day, ordinal): a compound SELECT works on SQLite and PostgreSQL.
+    # The calendar as rows (day, ordinal among scheduled days, scheduled days before today
+    # from that day on): a compound SELECT, which SQLite and PostgreSQL both run.
+    ordinal = {d: k for k, d in enumerate(days)}
+    rows = []
+    day = challenge.start_date
+    while day <= last:
+        before = sum(1 for d in days if day <= d < today)
+        rows.append((day, ordinal.get(day, -1), before))
+        day += timedelta(days=1)
     cal = union_all(
         *(
-            select(literal(d, Date).label("d"), literal(k, Integer).label("k"))
-            for k, d in enumerate(days)
+            select(
+                literal(d, Date).label("d"),
+                literal(k, Integer).label("k"),
+                literal(n, Integer).label("before"),
+            )
+            for d, k, n in rows
         )
     ).cte("cal")
+    in_window = and_(
+        CheckIn.habit_id == Habit.id,
+        CheckIn.local_date >= Participant.join_date,
+        CheckIn.local_date >= challenge.start_date,
+        CheckIn.local_date <= last,
+    )
+    if len(days) != len(rows):
+        in_window = and_(in_window, CheckIn.local_date.in_(days))  # only scheduled days count
     hits = (
         select(
             Participant.id.label("pid"),
@@ -64,16 +84,7 @@ async def leaderboard(
             func.count().label("n"),
         )
         .join(Habit, Habit.user_id == Participant.user_id)
-        .join(
-            CheckIn,
-            and_(
-                CheckIn.habit_id == Habit.id,
-                CheckIn.local_date >= Participant.join_date,
-                CheckIn.local_date <= last,
-                CheckIn.local_date >= challenge.start_date,
-            ),
-        )
-        .join(cal, cal.c.d == CheckIn.local_date)
+        .join(CheckIn, in_window)
         .where(Participant.challenge_id == challenge.id, Habit.name_key.in_(keys))
         .group_by(Participant.id, CheckIn.local_date)
         .cte("hits")
@@ -92,9 +103,8 @@ async def leaderboard(
             "grp"
         ),
     ).cte("islands")
-    today_k = len(days) - 1 if days[-1] == today else None
-    yesterday_k = len(days) - 2 if today_k is not None else len(days) - 1
-    ends = [k for k in (today_k, yesterday_k) if k is not None and k >= 0]
+    today_k = ordinal.get(today)
+    ends = [k for k in (today_k, len(days) - 1 - (today_k is not None)) if k is not None and k >= 0]
     runs = (
         select(islands.c.pid, func.count().label("len"), func.max(islands.c.k).label("last"))
         .group_by(islands.c.pid, islands.c.grp)
@@ -115,37 +125,40 @@ async def leaderboard(
         .group_by(hits.c.pid)
         .cte("totals")
     )
-    # Scheduled days before today since the join date (correlated count over the calendar).
-    before_today = (
-        select(func.count())
-        .where(cal.c.d >= Participant.join_date, cal.c.d < today)
-        .scalar_subquery()
-    )
-    done = func.coalesce(totals.c.done, 0)
-    scheduled = before_today * habit_count + func.coalesce(totals.c.done_today, 0)
-    rate = func.coalesce(cast(done, Float) / func.nullif(scheduled, 0), 0.0)
-    streak = func.coalesce(streaks.c.streak, 0)
-    ranked = (
+    base = (
         select(
+            Participant.id.label("pid"),
             Participant.user_id,
+            Participant.joined_at,
             User.name,
-            done.label("done"),
-            scheduled.label("scheduled"),
-            rate.label("rate"),
-            streak.label("streak"),
-            func.row_number()
-            .over(order_by=(rate.desc(), streak.desc(), Participant.joined_at, Participant.id))
-            .label("rank"),
-            func.count().over().label("total"),
-            func.sum(done).over().label("all_done"),
-            func.sum(scheduled).over().label("all_scheduled"),
+            func.coalesce(totals.c.done, 0).label("done"),
+            (
+                func.coalesce(cal.c.before, 0) * habit_count + func.coalesce(totals.c.done_today, 0)
+            ).label("scheduled"),
+            func.coalesce(streaks.c.streak, 0).label("streak"),
         )
         .join(User, User.id == Participant.user_id)
         .outerjoin(totals, totals.c.pid == Participant.id)
         .outerjoin(streaks, streaks.c.pid == Participant.id)
+        .outerjoin(cal, cal.c.d == Participant.join_date)
         .where(Participant.challenge_id == challenge.id)
         .subquery()
     )
+    rate = func.coalesce(cast(base.c.done, Float) / func.nullif(base.c.scheduled, 0), 0.0)
+    ranked = select(
+        base.c.user_id,
+        base.c.name,
+        base.c.done,
+        base.c.scheduled,
+        rate.label("rate"),
+        base.c.streak,
+        func.row_number()
+        .over(order_by=(rate.desc(), base.c.streak.desc(), base.c.joined_at, base.c.pid))
+        .label("rank"),
+        func.count().over().label("total"),
+        func.sum(base.c.done).over().label("all_done"),
+        func.sum(base.c.scheduled).over().label("all_scheduled"),
+    ).subquery()
     wanted = ranked.c.rank <= top
     if me is not None:
         wanted = wanted | (ranked.c.user_id == me)

@@ -189,3 +189,24 @@ async def test_group_settings_and_join(say):
     assert (await say("/group settings digest=20:00", user="ann", group="gym")).error
     assert "member of gym" in (await say("/join", user="ann", group="gym")).plain()
     assert (await say("/join", user="ann")).error
+
+
+async def test_group_digest_goes_out_once_at_the_digest_time(say, clock, deps):
+    from core.groups.digest import digest_tick
+
+    await _setup(say)
+    await say("/group settings digest=20:00 timezone=Europe/Berlin", user="boss", group="gym",
+              admin=True)
+    await say("/join 1", user="ann", group="gym")
+    await say("/done Walk", user="ann", group="gym")
+    async with deps.db.session() as session:
+        assert await digest_tick(session, clock.now()) == 0  # 09:00 UTC: not yet
+    clock.set(clock.now().replace(hour=19, minute=1))  # 20:01 in Berlin
+    for _ in range(2):
+        async with deps.db.session() as session:
+            await digest_tick(session, clock.now())
+    async with deps.db.session() as session:
+        rows = list(await session.scalars(select(Outbox).where(Outbox.kind == "group_digest")))
+    assert len(rows) == 1
+    text = render("group_digest", rows[0].data).plain()
+    assert "1 checked in: Ann" in text and "Move Week: together" in text
