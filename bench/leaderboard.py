@@ -11,21 +11,17 @@ import argparse
 import asyncio
 import os
 import statistics
-import sys
 import tempfile
 import time
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from sqlalchemy import insert, text
 
-from sqlalchemy import insert, text  # noqa: E402
-
-from bots.commands import Chat, Deps, Invocation, execute  # noqa: E402
-from core.clock import FakeClock  # noqa: E402
-from core.storage.db import Database  # noqa: E402
-from core.storage.migrate import upgrade  # noqa: E402
-from core.storage.models import (  # noqa: E402
+from bots.commands import Chat, Deps, Invocation, execute
+from core.clock import FakeClock
+from core.storage.db import Database
+from core.storage.migrate import upgrade
+from core.storage.models import (
     Account,
     Challenge,
     ChallengeHabit,
