@@ -324,3 +324,23 @@ async def end_early(session: AsyncSession, challenge: Challenge, today: date) ->
     if challenge.start_date > today:
         challenge.start_date = today  # never started: end it as a one-day challenge today
     challenge.end_date = max(challenge.start_date, min(challenge.end_date, today))
+
+
+async def challenge_suggestions(
+    session: AsyncSession, user_id: int | None, query: str = "", limit: int = 25
+) -> list[Challenge]:
+    """Challenges a user may name (autocomplete): not ended, and public or theirs (owned or
+    joined); matched by id or a piece of the title. Private ones of others never show."""
+    mine = select(Participant.challenge_id).where(Participant.user_id == user_id)
+    visible = Challenge.is_private.is_(False)
+    if user_id is not None:
+        visible = visible | (Challenge.owner_id == user_id) | Challenge.id.in_(mine)
+    stmt = select(Challenge).where(Challenge.status != "ended", visible)
+    wanted = query.strip().lstrip("#")
+    if wanted.isdigit() and len(wanted) < 12:
+        stmt = stmt.where(Challenge.id == int(wanted))
+    elif wanted:
+        key = name_key(wanted).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        stmt = stmt.where(Challenge.title_key.like(f"%{key}%", escape="\\"))
+    stmt = stmt.order_by(Challenge.participant_count.desc(), Challenge.id.desc()).limit(limit)
+    return list(await session.scalars(stmt))

@@ -1,0 +1,122 @@
+"""The Discord client: gateway connection, the generated slash tree, persistent buttons.
+
+Intents: only non-privileged ones (no message content, members or presences): everything the
+bot does arrives as an interaction. Sharding: with DISCORD_SHARD_COUNT (and optionally
+DISCORD_SHARD_IDS="0,1", the shards this process runs) the client is an AutoShardedClient, so
+several processes split the gateway; commands are synced only by the process that runs
+shard 0 (or by the only process), to one guild when DISCORD_DEV_GUILD is set (instant) or
+globally.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import discord
+
+from bots.commands import Deps
+from bots.discord.notifier import DiscordNotifier
+from bots.discord.render import NO_MENTIONS, ActionButton
+from bots.discord.tree import HabitbotTree
+
+log = logging.getLogger("habitbot.discord")
+
+DEFER_AFTER = 2.0  # seconds a command may run before its interaction is deferred (limit: 3)
+
+
+def intents() -> discord.Intents:
+    chosen = discord.Intents.default()
+    chosen.message_content = chosen.members = chosen.presences = False  # privileged: not needed
+    return chosen
+
+
+def parse_shard_ids(text: str | None) -> list[int] | None:
+    """ "0,1" -> [0, 1]; None or blank -> None (all shards of the count)."""
+    if not text or not text.strip():
+        return None
+    return [int(part) for part in text.replace(" ", "").split(",") if part]
+
+
+class _Habitbot:
+    """What both client classes add to discord.py's (a mixin, so sharding is a choice of base)."""
+
+    deps: Deps
+    tree: HabitbotTree
+
+    def __init__(
+        self,
+        deps: Deps,
+        *,
+        dev_guild: int | None = None,
+        sync_commands: bool = True,
+        defer_after: float = DEFER_AFTER,
+        **options: Any,
+    ) -> None:
+        options.setdefault("intents", intents())
+        options.setdefault("allowed_mentions", NO_MENTIONS)
+        super().__init__(**options)  # type: ignore[call-arg]
+        self.deps = deps
+        self.dev_guild = dev_guild
+        self.sync_commands = sync_commands
+        self.defer_after = defer_after
+        self.tree = HabitbotTree(self)  # type: ignore[arg-type]
+        self.notifier = DiscordNotifier(self, deps)  # type: ignore[arg-type]
+
+    async def setup_hook(self) -> None:
+        # Buttons on messages sent before this process started keep working.
+        self.add_dynamic_items(ActionButton)  # type: ignore[attr-defined]
+        if self.sync_commands:
+            await self.sync_tree()
+
+    async def sync_tree(self) -> None:
+        try:
+            if self.dev_guild:
+                guild = discord.Object(id=self.dev_guild)
+                self.tree.copy_global_to(guild=guild)
+                synced = await self.tree.sync(guild=guild)
+                log.info("synced %d commands to guild %s", len(synced), self.dev_guild)
+            else:
+                synced = await self.tree.sync()
+                log.info(
+                    "synced %d global commands (clients pick them up within minutes)", len(synced)
+                )
+        except discord.HTTPException:
+            # The bot still answers with what Discord has from the last sync.
+            log.exception("syncing the slash commands failed")
+
+
+class HabitbotDiscord(_Habitbot, discord.Client):
+    """One gateway connection (small installs)."""
+
+
+class ShardedHabitbotDiscord(_Habitbot, discord.AutoShardedClient):
+    """Several shards in this process; which ones comes from the settings."""
+
+
+def create_client(
+    deps: Deps,
+    *,
+    dev_guild: int | None = None,
+    shard_count: int | None = None,
+    shard_ids: str | None = None,
+    **options: Any,
+) -> HabitbotDiscord | ShardedHabitbotDiscord:
+    ids = parse_shard_ids(shard_ids)
+    if ids is not None and not shard_count:
+        raise ValueError("DISCORD_SHARD_IDS needs DISCORD_SHARD_COUNT (the total shard count)")
+    if ids is not None and any(not 0 <= i < (shard_count or 0) for i in ids):
+        raise ValueError(f"DISCORD_SHARD_IDS must be between 0 and {(shard_count or 1) - 1}")
+    if not shard_count:
+        return HabitbotDiscord(deps, dev_guild=dev_guild, **options)
+    # Only one process should overwrite the commands: the one running shard 0.
+    options.setdefault("sync_commands", ids is None or 0 in ids)
+    return ShardedHabitbotDiscord(
+        deps, dev_guild=dev_guild, shard_count=shard_count, shard_ids=ids, **options
+    )
+
+
+async def serve(client: discord.Client, token: str) -> None:
+    """Connect and serve until cancelled (the caller's gather) or the gateway gives up."""
+    async with client:
+        await client.start(token)

@@ -1,0 +1,232 @@
+"""Interactions -> Invocations -> Replies on Discord.
+
+Who and where: the user id and display name; a DM is the private chat "dm:<user id>" (the
+Notifier writes there by opening a DM channel), a server is the group "<guild id>" with the
+channel the command came from; Manage Server (or Administrator, or owning the server) is admin.
+
+Answering within Discord's 3 seconds: the command runs at once and, if it finishes within
+``defer_after`` seconds (2 s by default), its reply is the interaction response itself. Only a
+slower command is deferred ("Habitbot is thinking…") and its reply then replaces the
+placeholder. Visibility is decided by the reply, which is known only at the end: in a server a
+private or error reply is ephemeral. A deferral is public (most replies are), so a slow private
+reply first turns the public placeholder into a harmless note, then goes out as an ephemeral
+follow-up (the first follow-up after a deferral would otherwise REPLACE the public placeholder
+and show the private text to everyone), and the note is deleted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+from collections.abc import Awaitable
+from functools import cache
+from typing import Any, Protocol, cast
+from zoneinfo import available_timezones
+
+import discord
+from discord import app_commands
+
+from bots.commands import Chat, Deps, Invocation, execute
+from bots.discord.render import Rendered, action_text, render
+from bots.reply import Reply
+from core.challenges.service import challenge_suggestions
+from core.habits.names import name_key
+from core.habits.service import list_habits
+from core.users.lookup import account_user_id
+
+log = logging.getLogger("habitbot.discord")
+
+PLATFORM = "discord"
+DM_PREFIX = "dm:"
+MAX_CHOICES = 25
+EXPIRED = "This button has expired. Use the command instead (/help lists them)."
+PRIVATE_NOTE = "🔒 Only you can see the answer."
+
+
+class HasDeps(Protocol):
+    deps: Deps
+    defer_after: float
+
+
+def _client(interaction: discord.Interaction[Any]) -> HasDeps:
+    return cast(HasDeps, interaction.client)
+
+
+def invocation(
+    interaction: discord.Interaction[Any],
+    *,
+    command: str | None = None,
+    values: dict[str, str] | None = None,
+    text: str | None = None,
+) -> Invocation:
+    user = interaction.user
+    if interaction.guild_id is None:
+        chat = Chat("private", f"{DM_PREFIX}{user.id}")
+        is_admin = False
+    else:
+        guild = interaction.guild  # None for a server the bot left (or never joined)
+        channel = interaction.channel_id
+        chat = Chat(
+            "group",
+            str(interaction.guild_id),
+            title=(guild.name if guild is not None and guild.name else ""),
+            channel=str(channel) if channel is not None else None,
+        )
+        perms = interaction.permissions
+        owner = guild is not None and guild.owner_id == user.id
+        is_admin = bool(perms.manage_guild or perms.administrator or owner)
+    return Invocation(
+        PLATFORM,
+        str(user.id),
+        user.display_name,
+        chat,
+        text=text,
+        command=command,
+        values=values or {},
+        is_admin=is_admin,
+    )
+
+
+def _ephemeral(interaction: discord.Interaction[Any], reply: Reply) -> bool:
+    return interaction.guild_id is not None and (reply.private or reply.error)
+
+
+async def on_command(
+    interaction: discord.Interaction[Any], name: str, values: dict[str, str]
+) -> None:
+    inv = invocation(interaction, command=name, values=values)
+    await answer(interaction, execute(_client(interaction).deps, inv))
+
+
+async def on_button(interaction: discord.Interaction[Any], data: str) -> None:
+    """A pressed button runs its action as the person who pressed it."""
+    deps = _client(interaction).deps
+
+    async def run() -> Reply:
+        text = await action_text(deps, data)
+        if text is None:
+            return Reply.text(EXPIRED, error=True)
+        return await execute(deps, invocation(interaction, text=text))
+
+    await answer(interaction, run())
+
+
+async def answer(interaction: discord.Interaction[Any], work: Awaitable[Reply]) -> None:
+    client = _client(interaction)
+
+    async def prepare() -> Rendered:
+        reply = await work
+        return await render(client.deps, reply, _ephemeral(interaction, reply))
+
+    task = asyncio.ensure_future(prepare())
+    try:
+        try:
+            rendered = await asyncio.wait_for(asyncio.shield(task), client.defer_after)
+        except TimeoutError:
+            await interaction.response.defer(thinking=True)
+            rendered = await task
+            await _send_deferred(interaction, rendered)
+        else:
+            await _send(interaction, rendered)
+    except discord.HTTPException as error:
+        # The token expired (15 min) or Discord refused the message: nothing more to tell.
+        log.warning("could not answer interaction %s: %s", interaction.id, error)
+    except Exception:
+        ref = secrets.token_hex(3)
+        log.exception("interaction failed (ref %s)", ref)
+        await say_privately(interaction, f"Something went wrong (ref {ref}). Please try again.")
+
+
+async def _send(interaction: discord.Interaction[Any], rendered: Rendered) -> None:
+    first, *rest = rendered.messages()
+    await interaction.response.send_message(**first, ephemeral=rendered.ephemeral)
+    for message in rest:
+        await interaction.followup.send(**message, ephemeral=rendered.ephemeral)
+
+
+async def _send_deferred(interaction: discord.Interaction[Any], rendered: Rendered) -> None:
+    messages = rendered.messages()
+    if rendered.ephemeral:
+        await interaction.edit_original_response(content=PRIVATE_NOTE)
+        for message in messages:
+            await interaction.followup.send(**message, ephemeral=True)
+        await interaction.delete_original_response()
+        return
+    first, *rest = messages
+    edit: dict[str, Any] = {
+        "content": first["content"],
+        "allowed_mentions": first["allowed_mentions"],
+    }
+    if "file" in first:
+        edit["attachments"] = [first["file"]]
+    if "view" in first:
+        edit["view"] = first["view"]
+    await interaction.edit_original_response(**edit)
+    for message in rest:
+        await interaction.followup.send(**message)
+
+
+async def say_privately(interaction: discord.Interaction[Any], text: str) -> None:
+    """A short ephemeral answer, whether or not the interaction was answered already."""
+    try:
+        if interaction.response.is_done():
+            await interaction.followup.send(text, ephemeral=True)
+        else:
+            await interaction.response.send_message(text, ephemeral=True)
+    except discord.HTTPException as error:
+        log.warning("could not answer interaction %s: %s", interaction.id, error)
+
+
+# ------------------------------------------------------------------ autocomplete
+def _rank(names: list[str], current: str) -> list[str]:
+    """Names containing what was typed, those starting with it first."""
+    key = name_key(current)
+    hits = [n for n in names if key in name_key(n)]
+    hits.sort(key=lambda n: not name_key(n).startswith(key))
+    return hits[:MAX_CHOICES]
+
+
+async def complete_habit(
+    interaction: discord.Interaction[Any], current: str
+) -> list[app_commands.Choice[str]]:
+    """The caller's habit names (a read-only look-up: nobody is created by typing)."""
+    deps = _client(interaction).deps
+    try:
+        async with deps.db.session() as session:
+            user_id = await account_user_id(session, PLATFORM, str(interaction.user.id))
+            habits = await list_habits(session, user_id) if user_id is not None else []
+    except Exception:
+        log.exception("habit autocomplete failed")
+        return []
+    names = _rank([h.name for h in habits], current)
+    return [app_commands.Choice(name=n[:100], value=n[:100]) for n in names]
+
+
+async def complete_challenge(
+    interaction: discord.Interaction[Any], current: str
+) -> list[app_commands.Choice[str]]:
+    """Active public challenges and the caller's own: shown as "#12 Title", sent as "12"."""
+    deps = _client(interaction).deps
+    try:
+        async with deps.db.session() as session:
+            user_id = await account_user_id(session, PLATFORM, str(interaction.user.id))
+            found = await challenge_suggestions(session, user_id, current[:80], MAX_CHOICES)
+    except Exception:
+        log.exception("challenge autocomplete failed")
+        return []
+    return [app_commands.Choice(name=f"#{c.id} {c.title}"[:100], value=str(c.id)) for c in found]
+
+
+@cache
+def _zones() -> tuple[str, ...]:
+    return tuple(sorted(z for z in available_timezones() if "/" in z or z == "UTC"))
+
+
+async def complete_timezone(
+    interaction: discord.Interaction[Any], current: str
+) -> list[app_commands.Choice[str]]:
+    wanted = current.strip().lower().replace(" ", "_")
+    hits = [z for z in _zones() if wanted in z.lower()]
+    hits.sort(key=lambda z: not z.lower().rsplit("/", 1)[-1].startswith(wanted))
+    return [app_commands.Choice(name=z, value=z) for z in hits[:MAX_CHOICES]]

@@ -1,0 +1,81 @@
+"""The bot speaking first on Discord (reminders, announcements, relayed messages).
+
+Chat ids, as the adapter hands them to core: "dm:<user id>" is a person's DMs with the bot
+(accounts.private_chat), a plain number is a channel (groups.announce_chat). Failures are
+classified so the outbox knows whether to wait, retry or give up on the chat.
+"""
+
+from __future__ import annotations
+
+import aiohttp
+import discord
+
+from bots.commands import Deps
+from bots.discord.handlers import DM_PREFIX, PLATFORM
+from bots.discord.render import render
+from bots.notify import DeliveryError
+from bots.reply import Reply
+
+DEFAULT_RETRY_AFTER = 5.0  # seconds, when a 429 does not say
+# Codes Discord uses for "this will never be delivered": cannot DM the user, unknown channel /
+# user / guild, missing access or permission in the channel.
+PERMANENT_CODES = {50007, 10003, 10013, 10004, 50001, 50013}
+
+
+def classify(error: BaseException) -> DeliveryError:
+    """Map a Discord failure to rate_limited / transient / permanent."""
+    code = getattr(error, "code", 0) or 0
+    status = getattr(error, "status", 0) or 0
+    text = getattr(error, "text", "") or str(error)
+    reason = f"{type(error).__name__} {status or ''} {code or ''}: {text}".replace("  ", " ")[:500]
+    if isinstance(error, discord.RateLimited):  # longer than discord.py was willing to wait
+        return DeliveryError("rate_limited", reason, retry_after=float(error.retry_after))
+    if isinstance(error, discord.HTTPException) and status == 429:  # retried 5 times already
+        return DeliveryError("rate_limited", reason, retry_after=_retry_after(error))
+    if isinstance(error, discord.DiscordServerError) or status >= 500:
+        return DeliveryError("transient", reason)
+    if isinstance(error, discord.Forbidden | discord.NotFound) or code in PERMANENT_CODES:
+        return DeliveryError("permanent", reason)
+    if isinstance(error, discord.HTTPException) and status == 401:
+        # A bad or revoked token is the operator's problem, not the chat's: keep the message.
+        return DeliveryError("transient", reason)
+    if isinstance(error, discord.HTTPException) and 400 <= status < 500:
+        return DeliveryError("permanent", reason)  # a message Discord will never accept
+    if isinstance(error, ValueError):
+        return DeliveryError("permanent", reason)  # not a chat id we ever handed out
+    # Timeouts, connection trouble, a closed session, anything unrecognised: try again later.
+    return DeliveryError("transient", reason)
+
+
+def _retry_after(error: discord.HTTPException) -> float:
+    headers = getattr(error.response, "headers", None) or {}
+    try:
+        return float(headers.get("Retry-After", DEFAULT_RETRY_AFTER))
+    except (TypeError, ValueError):
+        return DEFAULT_RETRY_AFTER
+
+
+class DiscordNotifier:
+    """bots.notify.Notifier for Discord."""
+
+    platform = PLATFORM
+
+    def __init__(self, client: discord.Client, deps: Deps) -> None:
+        self.client, self.deps = client, deps
+
+    async def send(self, chat: str, reply: Reply) -> None:
+        if not self.client.is_ready() or self.client.is_closed():
+            raise DeliveryError("transient", "the Discord client is not connected (yet)")
+        try:
+            target = await self._target(chat)
+            rendered = await render(self.deps, reply)
+            for message in rendered.messages():
+                await target.send(**message)
+        except (discord.DiscordException, aiohttp.ClientError, OSError, ValueError) as error:
+            raise classify(error) from error  # OSError includes TimeoutError
+
+    async def _target(self, chat: str) -> discord.abc.Messageable:
+        if chat.startswith(DM_PREFIX):
+            # create_dm reuses a cached DM channel and opens one (one request) otherwise.
+            return await self.client.create_dm(discord.Object(id=int(chat[len(DM_PREFIX) :])))
+        return self.client.get_partial_messageable(int(chat))

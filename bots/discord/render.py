@@ -1,0 +1,259 @@
+"""Reply -> Discord messages: escaped markdown split at 2,000 characters, the image as an
+attachment, buttons as a view of persistent dynamic items.
+
+Every plain span is escaped (habit names, titles and user names are user text), so a name like
+``*_x_*`` shows as typed and never breaks the formatting around it; mentions are never
+resolved (each send passes ``AllowedMentions.none()``), so ``@everyone`` in a name pings nobody.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import discord
+
+from bots.commands import Deps
+from bots.reply import Action, Button, Line, Reply, Span
+from core.actions import load_action, store_action
+
+log = logging.getLogger("habitbot.discord")
+
+TEXT_LIMIT = 2000  # message content
+LABEL_LIMIT = 80  # button label
+CUSTOM_ID_LIMIT = 100
+MAX_ROWS = 5  # action rows per message
+MAX_ROW = 5  # buttons per row
+ALT_LIMIT = 1024  # attachment description (alt text)
+PREFIX = "hb:"
+TOKEN = "t:"  # "hb:t:<token>": an action too long for a custom_id, kept in core/actions
+NO_MENTIONS = discord.AllowedMentions.none()
+_MARKS = {"bold": "**", "italic": "*", "code": "`"}
+
+
+def dc_len(text: str) -> int:
+    """Length as Discord's clients count it (JavaScript: UTF-16 code units); never less than
+    the code point count, so a chunk that fits here fits there."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def span_md(span: Span) -> str:
+    if not span.text:
+        return ""
+    if span.style == "code":
+        # A code span cannot escape a backtick; a look-alike keeps the text readable.
+        return f"`{span.text.replace('`', 'ˋ')}`"
+    text = discord.utils.escape_markdown(span.text)
+    mark = _MARKS.get(span.style, "")
+    if mark and span.text.strip() != span.text:
+        # "** x**" is not bold in Discord: keep the surrounding spaces outside the marks.
+        lead = span.text[: len(span.text) - len(span.text.lstrip())]
+        trail = span.text[len(span.text.rstrip()) :]
+        inner = span_md(Span(span.text.strip(), span.style)) if span.text.strip() else ""
+        return f"{lead}{inner}{trail}"
+    return f"{mark}{text}{mark}"
+
+
+def line_md(line: Line) -> str:
+    return "".join(span_md(s) for s in line)
+
+
+def chunks(reply: Reply, limit: int = TEXT_LIMIT) -> list[str]:
+    """The reply's text as messages of at most `limit` characters, cut between lines; a line
+    longer than that is cut between spans, and a span longer than that is cut hard (each piece
+    keeps its style). Blank lines at a message's edges are dropped."""
+    pieces: list[str] = []
+    for line in reply.lines:
+        pieces.extend(_cut_line(line, limit))
+    out: list[str] = []
+    current: list[str] = []
+    size = 0
+    for piece in pieces:
+        extra = dc_len(piece) + (1 if current else 0)
+        if current and size + extra > limit:
+            _flush(current, out)
+            current, size, extra = [], 0, dc_len(piece)
+        current.append(piece)
+        size += extra
+    _flush(current, out)
+    return out
+
+
+def _flush(lines: list[str], out: list[str]) -> None:
+    while lines and not lines[0].strip():
+        lines = lines[1:]
+    while lines and not lines[-1].strip():
+        lines = lines[:-1]
+    if lines:
+        out.append("\n".join(lines))
+
+
+def _cut_line(line: Line, limit: int) -> list[str]:
+    rendered = line_md(line)
+    if dc_len(rendered) <= limit:
+        return [rendered]
+    out: list[str] = []
+    current = ""
+    for span in line:
+        for piece in _cut_span(span, limit):
+            if current and dc_len(current) + dc_len(piece) > limit:
+                out.append(current)
+                current = ""
+            current += piece
+    if current:
+        out.append(current)
+    return out
+
+
+def _cut_span(span: Span, limit: int) -> list[str]:
+    rendered = span_md(span)
+    if dc_len(rendered) <= limit:
+        return [rendered]
+    # Escaping at most doubles a character (a backslash each), marks add at most 4.
+    step = max(1, (limit - 4) // 4)  # //4: a surrogate pair is 2 units, escaped up to 4
+    return [
+        span_md(Span(span.text[i : i + step], span.style)) for i in range(0, len(span.text), step)
+    ]
+
+
+# ------------------------------------------------------------------ buttons
+class ActionButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"hb:(?P<action>.+)"):
+    """Every Habitbot button. The action lives in the custom_id ("hb:done|#12", or "hb:t:<token>"
+    for a stored long one), so a button on a message sent before a restart still works: the
+    client registers this class with add_dynamic_items and discord.py rebuilds the item from
+    the pressed custom_id."""
+
+    def __init__(self, data: str, label: str = "·") -> None:
+        super().__init__(
+            discord.ui.Button(
+                label=label[:LABEL_LIMIT] or "·",
+                style=discord.ButtonStyle.primary,
+                custom_id=f"{PREFIX}{data}",
+            )
+        )
+        self.data = data
+
+    @classmethod
+    async def from_custom_id(
+        cls,
+        interaction: discord.Interaction[Any],
+        item: discord.ui.Button[Any],
+        match: re.Match[str],
+    ) -> ActionButton:
+        return cls(match["action"], item.label or "·")
+
+    async def callback(self, interaction: discord.Interaction[Any]) -> None:
+        from bots.discord.handlers import on_button  # handlers imports this module
+
+        await on_button(interaction, self.data)
+
+
+def _layout(buttons: list[list[Button]]) -> list[list[Button]]:
+    """Discord allows 5 rows of 5: keep the reply's rows when they fit, else pack 5 a row."""
+    rows = [row for row in buttons if row]
+    if len(rows) <= MAX_ROWS and all(len(r) <= MAX_ROW for r in rows):
+        return rows
+    flat = [b for row in rows for b in row]
+    if len(flat) > MAX_ROWS * MAX_ROW:
+        log.warning("reply has %d buttons; Discord shows %d", len(flat), MAX_ROWS * MAX_ROW)
+    flat = flat[: MAX_ROWS * MAX_ROW]
+    return [flat[i : i + MAX_ROW] for i in range(0, len(flat), MAX_ROW)]
+
+
+async def view_for(deps: Deps, reply: Reply) -> discord.ui.View | None:
+    """The reply's buttons as a persistent view; opens a unit of work only for long actions."""
+    rows = _layout(reply.buttons)
+    if not rows:
+        return None
+    long = sorted({b.action.encode() for row in rows for b in row if not _fits(b.action.encode())})
+    tokens: dict[str, str] = {}
+    if long:
+        now = deps.clock.now()
+        async with deps.db.session() as session:
+            for data in long:
+                tokens[data] = TOKEN + await store_action(session, data, now)
+    view = discord.ui.View(timeout=None)
+    seen: set[str] = set()
+    for number, row in enumerate(rows):
+        for button in row:
+            data = button.action.encode()
+            data = tokens.get(data, data)
+            if data in seen:  # custom_ids must be unique within a message
+                continue
+            seen.add(data)
+            item = ActionButton(data, button.label)
+            item.item.row = number
+            view.add_item(item)
+    return view
+
+
+def _fits(data: str) -> bool:
+    return len(PREFIX) + len(data) <= CUSTOM_ID_LIMIT and not data.startswith(TOKEN)
+
+
+async def action_text(deps: Deps, data: str) -> str | None:
+    """The command a pressed button runs ("/done #12"), or None when the data is unknown,
+    purged or tampered with (the user is told the button expired)."""
+    from bots.commands import REGISTRY
+
+    if data.startswith(TOKEN):
+        async with deps.db.session() as session:
+            stored = await load_action(session, data[len(TOKEN) :])
+        if stored is None:
+            return None
+        data = stored
+    action = Action.decode(data)
+    if REGISTRY.get(action.command) is None and action.command not in REGISTRY.text_names():
+        return None
+    return f"/{action.command} {action.args}".strip()
+
+
+# ------------------------------------------------------------------ whole messages
+@dataclass
+class Rendered:
+    """A reply ready to send: text chunks; the image and the view go with the last one."""
+
+    texts: list[str]
+    image: bytes | None = None
+    image_name: str = "image.png"
+    image_alt: str | None = None
+    view: discord.ui.View | None = None
+    ephemeral: bool = False
+
+    def file(self) -> discord.File | None:
+        """A fresh File each time: discord.py consumes the stream when it sends one."""
+        if self.image is None:
+            return None
+        alt = (self.image_alt or "")[:ALT_LIMIT] or None
+        return discord.File(io.BytesIO(self.image), filename=self.image_name, description=alt)
+
+    def messages(self) -> list[dict[str, Any]]:
+        """Keyword arguments for each message: content, plus file/view on the last one."""
+        texts = self.texts or [""]
+        out: list[dict[str, Any]] = [
+            {"content": text, "allowed_mentions": NO_MENTIONS} for text in texts
+        ]
+        last = out[-1]
+        file = self.file()
+        if file is not None:
+            last["file"] = file
+        if self.view is not None:
+            last["view"] = self.view
+        if not last["content"]:
+            # Discord refuses a message with nothing in it; an attachment alone is fine.
+            last["content"] = None if file is not None else "✅"
+        return out
+
+
+async def render(deps: Deps, reply: Reply, ephemeral: bool = False) -> Rendered:
+    return Rendered(
+        texts=chunks(reply),
+        image=reply.image,
+        image_name=reply.image_name or "image.png",
+        image_alt=reply.image_alt,
+        view=await view_for(deps, reply),
+        ephemeral=ephemeral,
+    )

@@ -1,0 +1,175 @@
+"""The slash-command tree, generated from the command registry.
+
+"habit add" becomes the subcommand ``add`` of the group ``/habit``; each Arg becomes a typed
+option (int -> integer with min/max, number -> number, flag -> boolean, choice -> choices,
+everything else -> string with max_length) whose description is the Arg's. Options named
+``complete="habit"|"challenge"`` and time zones autocomplete.
+
+discord.py reads a command's options from its callback's signature, so each generated callback
+carries a synthesized ``__signature__`` (keyword-only ``o0, o1, ...`` renamed to the Arg names,
+which keeps any Arg name usable even where it is not a Python identifier).
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import secrets
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import discord
+from discord import app_commands
+
+from bots.commands import REGISTRY
+from bots.commands.registry import Arg, Command, Registry
+from bots.discord import handlers
+
+log = logging.getLogger("habitbot.discord")
+
+DESCRIPTION_LIMIT = 100
+STRING_LIMIT = 6000  # Discord's max_length ceiling for a string option
+SAFE_INT = 2**53  # Discord's integer/number option range
+Completer = Callable[[discord.Interaction[Any], str], Awaitable[list[app_commands.Choice[str]]]]
+
+COMPLETERS: dict[str, Completer] = {
+    "habit": handlers.complete_habit,
+    "challenge": handlers.complete_challenge,
+    "timezone": handlers.complete_timezone,
+}
+
+
+def describe(text: str) -> str:
+    text = " ".join(text.split()) or "…"
+    return text if len(text) <= DESCRIPTION_LIMIT else text[: DESCRIPTION_LIMIT - 1] + "…"
+
+
+def _annotation(arg: Arg) -> Any:
+    if arg.kind == "flag":
+        return bool
+    if arg.kind in ("int", "number"):
+        kind: type = int if arg.kind == "int" else float
+        low = kind(arg.min) if arg.min is not None else None
+        high = kind(arg.max) if arg.max is not None else None
+        if low is None and high is None:
+            return kind
+        return app_commands.Range[kind, low, high]  # type: ignore[valid-type]
+    return app_commands.Range[str, None, max(1, min(arg.max_length, STRING_LIMIT))]
+
+
+def _as_text(arg: Arg, value: Any) -> str:
+    """Invocation values are strings, as if typed: flags "true"/"false", numbers as written."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def slash_command(
+    command: Command, name: str, parent: app_commands.Group | None = None
+) -> app_commands.Command[Any, ..., None]:
+    keys = {f"o{i}": arg for i, arg in enumerate(command.args)}
+
+    async def callback(interaction: discord.Interaction[Any], **options: Any) -> None:
+        values = {
+            keys[key].name: _as_text(keys[key], value)
+            for key, value in options.items()
+            if value is not None
+        }
+        await handlers.on_command(interaction, command.name, values)
+
+    params = [
+        inspect.Parameter(
+            "interaction",
+            inspect.Parameter.POSITIONAL_OR_KEYWORD,
+            annotation=discord.Interaction,
+        )
+    ]
+    for key, arg in keys.items():
+        params.append(
+            inspect.Parameter(
+                key,
+                inspect.Parameter.KEYWORD_ONLY,
+                default=inspect.Parameter.empty if arg.required else None,
+                annotation=_annotation(arg),
+            )
+        )
+    callback.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
+    callback.__name__ = callback.__qualname__ = name.replace("-", "_")
+    fn: Any = callback
+    if keys:
+        fn = app_commands.rename(**{k: a.name for k, a in keys.items()})(fn)
+        fn = app_commands.describe(**{k: describe(a.description) for k, a in keys.items()})(fn)
+    choices = {
+        k: [app_commands.Choice(name=c[:100], value=c[:100]) for c in a.choices[:25]]
+        for k, a in keys.items()
+        if a.kind == "choice" and a.choices
+    }
+    if choices:
+        fn = app_commands.choices(**choices)(fn)
+    completers = {
+        k: COMPLETERS[a.complete or a.kind]
+        for k, a in keys.items()
+        if (a.complete or a.kind) in COMPLETERS and a.kind != "choice"
+    }
+    if completers:
+        fn = app_commands.autocomplete(**completers)(fn)
+    return app_commands.Command(
+        name=name,
+        description=describe(command.description),
+        callback=fn,
+        parent=parent,
+    )
+
+
+def _group_description(top: str, commands: list[Command]) -> str:
+    subs = ", ".join(c.sub for c in commands if c.sub)
+    return describe(f"{top.capitalize()}: {subs}")
+
+
+def slash_commands(
+    registry: Registry = REGISTRY,
+) -> list[app_commands.Command[Any, ..., None] | app_commands.Group]:
+    """Every top-level slash command: plain commands, and groups for names with a space."""
+    out: list[app_commands.Command[Any, ..., None] | app_commands.Group] = []
+    for top, commands in registry.tops().items():
+        subs = [c for c in commands if c.sub]
+        if not subs:
+            out.append(slash_command(commands[0], top))
+            continue
+        if len(subs) != len(commands):
+            # Discord cannot run a command that has subcommands; the registry must choose.
+            raise ValueError(f"/{top} is both a command and a group of subcommands")
+        group = app_commands.Group(name=top, description=_group_description(top, commands))
+        for command in subs:
+            assert command.sub is not None
+            if " " in command.sub:
+                raise ValueError(f"/{command.name}: only one level of subcommands is generated")
+            group.add_command(slash_command(command, command.sub, parent=group))
+        out.append(group)
+    return out
+
+
+class HabitbotTree(app_commands.CommandTree[Any]):
+    """The tree of the registry's commands; errors get an ephemeral reply, never silence."""
+
+    def __init__(self, client: discord.Client, registry: Registry = REGISTRY) -> None:
+        super().__init__(client)
+        for command in slash_commands(registry):
+            self.add_command(command)
+
+    async def on_error(
+        self, interaction: discord.Interaction[Any], error: app_commands.AppCommandError
+    ) -> None:
+        if isinstance(error, app_commands.CommandSignatureMismatch):
+            # Discord still shows an older version of the command (a sync is on its way).
+            text = "This command was just updated. Please try again in a minute."
+            log.warning("signature mismatch for /%s", getattr(error.command, "qualified_name", "?"))
+        elif isinstance(error, app_commands.TransformerError):
+            text = f"I could not read {str(error.value)[:40]!r} for that option."
+        else:
+            ref = secrets.token_hex(3)
+            log.error("interaction failed (ref %s)", ref, exc_info=error)
+            text = f"Something went wrong (ref {ref}). Please try again."
+        await handlers.say_privately(interaction, text)

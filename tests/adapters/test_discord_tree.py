@@ -1,0 +1,126 @@
+"""The slash tree generated from the registry obeys Discord's rules for application commands."""
+
+from __future__ import annotations
+
+import unicodedata
+from typing import Any
+
+import discord
+import pytest
+from discord import app_commands
+
+from bots.commands import REGISTRY, Deps
+from bots.commands.registry import Arg, Command, Registry
+from bots.discord.app import HabitbotDiscord
+from bots.discord.tree import slash_commands
+from bots.reply import Reply
+
+Payload = dict[str, Any]
+
+
+def valid_name(name: str) -> bool:
+    """^[-_\\p{L}\\p{N}]{1,32}$ (the `regex` module is not installed) and lowercase."""
+    letters_digits = all(c in "-_" or unicodedata.category(c)[0] in ("L", "N") for c in name)
+    return 1 <= len(name) <= 32 and letters_digits and name == name.lower()
+
+
+def walk(options: list[Payload]) -> list[Payload]:
+    out = []
+    for option in options:
+        out.append(option)
+        if option["type"] in (1, 2):  # SUB_COMMAND, SUB_COMMAND_GROUP
+            out.extend(walk(option.get("options", [])))
+    return out
+
+
+def size(payload: Payload) -> int:
+    """What Discord counts toward 8,000: names, descriptions, choice names and values."""
+    total = len(payload["name"]) + len(payload.get("description", ""))
+    for option in walk(payload.get("options", [])):
+        total += len(option["name"]) + len(option["description"])
+        for choice in option.get("choices", []):
+            total += len(choice["name"]) + len(str(choice["value"]))
+    return total
+
+
+@pytest.fixture
+def payloads(deps: Deps) -> list[Payload]:
+    tree = HabitbotDiscord(deps).tree
+    return [command.to_dict(tree) for command in tree.get_commands()]
+
+
+def test_every_registry_command_is_in_the_tree(payloads: list[Payload]) -> None:
+    generated = set()
+    for top in payloads:
+        subs = [o for o in top.get("options", []) if o["type"] == 1]
+        generated |= {f"{top['name']} {s['name']}" for s in subs} if subs else {top["name"]}
+    assert generated == set(REGISTRY.commands)
+
+
+def test_tree_follows_discords_rules(payloads: list[Payload]) -> None:
+    assert 1 <= len(payloads) <= 100
+    for top in payloads:
+        assert valid_name(top["name"]), top["name"]
+        assert 1 <= len(top["description"]) <= 100, top["name"]
+        assert size(top) <= 8000, top["name"]
+        options = top.get("options", [])
+        assert len(options) <= 25
+        for option in walk(options):
+            where = f"{top['name']}.{option['name']}"
+            assert valid_name(option["name"]), where
+            assert 1 <= len(option["description"]) <= 100, where
+            assert len(option.get("options", [])) <= 25, where
+            assert len(option.get("choices", [])) <= 25, where
+            for choice in option.get("choices", []):
+                assert 1 <= len(choice["name"]) <= 100 and len(str(choice["value"])) <= 100
+            if "max_length" in option:
+                assert 1 <= option["max_length"] <= 6000, where
+            for bound in ("min_value", "max_value"):
+                if bound in option:
+                    assert abs(option[bound]) <= 2**53, where
+            # required options come first, and choices exclude autocomplete
+            if option["type"] not in (1, 2):
+                assert not (option.get("choices") and option.get("autocomplete")), where
+        for level in [options, *[o.get("options", []) for o in walk(options)]]:
+            required = [o.get("required", False) for o in level if o["type"] not in (1, 2)]
+            assert required == sorted(required, reverse=True), top["name"]
+
+
+def test_option_types_follow_the_arg_kinds(payloads: list[Payload]) -> None:
+    by_name = {p["name"]: p for p in payloads}
+    [new] = [o for o in by_name["challenge"]["options"] if o["name"] == "new"]
+    opts = {o["name"]: o for o in new["options"]}
+    wanted = {"type": 4, "min_value": 1, "max_value": 365, "required": True}
+    assert opts["days"].items() >= wanted.items()
+    assert opts["title"]["type"] == 3 and opts["title"]["max_length"] == 80
+    assert opts["habits"]["max_length"] == 700
+    assert opts["private"]["type"] == 5 and not opts["private"]["required"]
+    done = {o["name"]: o for o in by_name["done"]["options"]}
+    assert done["habit"]["autocomplete"] and done["amount"]["type"] == 10
+    settings = {o["name"]: o for o in by_name["settings"]["options"]}
+    assert [c["value"] for c in settings["profile"]["choices"]] == ["public", "private"]
+    leaderboard = {o["name"]: o for o in by_name["leaderboard"]["options"]}
+    assert leaderboard["challenge"]["autocomplete"]
+
+
+def test_tree_serialises_without_a_client_round_trip(deps: Deps) -> None:
+    tree = HabitbotDiscord(deps).tree
+    for command in tree.get_commands():
+        payload = command.to_dict(tree)
+        assert payload["name"] and isinstance(payload.get("options", []), list)
+
+
+def test_long_descriptions_are_cut_and_mixed_tops_are_refused() -> None:
+    async def handler(ctx: Any, args: dict[str, Any]) -> Reply:
+        return Reply.text("x")
+
+    registry = Registry()
+    registry.add(Command("echo", "d" * 150, handler, (Arg("text", "e" * 120, required=True),)))
+    [echo] = slash_commands(registry)
+    assert isinstance(echo, app_commands.Command)
+    payload = echo.to_dict(app_commands.CommandTree(discord.Client(intents=discord.Intents.none())))
+    assert len(payload["description"]) == 100 and len(payload["options"][0]["description"]) == 100
+
+    registry.add(Command("echo twice", "twice", handler))
+    with pytest.raises(ValueError, match="both a command and a group"):
+        slash_commands(registry)
