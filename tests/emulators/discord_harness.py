@@ -209,7 +209,7 @@ class DiscordHarness:
         self._started = False
 
     # ------------------------------------------------------------------ lifecycle
-    async def start(self, *, run_setup_hook: bool = True, timeout: float = 5.0) -> None:  # noqa: ASYNC109
+    async def start(self, *, run_setup_hook: bool = True, timeout: float = 5.0) -> None:
         client, state = self.client, self.client._connection
         logging.getLogger("discord").addHandler(self._log_handler)
         _RetryClock.scale = self.retry_delay_scale
@@ -454,7 +454,7 @@ class DiscordHarness:
         resolved: Payload | None = None,
         app_permissions: int | None = None,
         locale: str = "en-US",
-        timeout: float = 5.0,  # noqa: ASYNC109
+        timeout: float = 5.0,
     ) -> InteractionResult:
         """Type 2 APPLICATION_COMMAND; "habit add" nests SUB_COMMAND(_GROUP) options."""
         data = self._command_data(name, options, guild_id, command_id, resolved)
@@ -475,7 +475,7 @@ class DiscordHarness:
         channel_id: int | None = None,
         member_permissions: int = 0,
         command_id: int | None = None,
-        timeout: float = 5.0,  # noqa: ASYNC109
+        timeout: float = 5.0,
     ) -> list[Payload]:
         """Type 4 APPLICATION_COMMAND_AUTOCOMPLETE -> the choices of the type-8 callback.
         Mark the option being typed with ``focused=name`` or ``{"focused": True}``."""
@@ -504,7 +504,7 @@ class DiscordHarness:
         member_permissions: int = 0,
         component_type: int = 2,
         values: Sequence[str] | None = None,
-        timeout: float = 5.0,  # noqa: ASYNC109
+        timeout: float = 5.0,
     ) -> InteractionResult:
         """Type 3 MESSAGE_COMPONENT. Without ``message`` a bot message holding that button is
         made up; DynamicItems only fire if ``message['components']`` has the component."""
@@ -537,7 +537,7 @@ class DiscordHarness:
         channel_id: int | None = None,
         member_permissions: int = 0,
         message: Payload | None = None,
-        timeout: float = 5.0,  # noqa: ASYNC109
+        timeout: float = 5.0,
     ) -> InteractionResult:
         """Type 5 MODAL_SUBMIT; fields = {text input custom_id: value}. discord.py only routes
         modals this client object sent (ViewStore._modals, filled by send_modal)."""
@@ -551,7 +551,7 @@ class DiscordHarness:
         )  # fmt: skip
         return await self.feed(payload, timeout=timeout)
 
-    async def feed(self, payload: Payload, *, timeout: float = 5.0) -> InteractionResult:  # noqa: ASYNC109
+    async def feed(self, payload: Payload, *, timeout: float = 5.0) -> InteractionResult:
         """Dispatch a raw INTERACTION_CREATE payload, wait (<= timeout) for its handler tasks."""
         self._interactions[payload["token"]] = payload
         start, err_start = len(self.responses), len(self.errors)
@@ -565,7 +565,7 @@ class DiscordHarness:
         self._unseen = [r for r in self._unseen if id(r) not in taken]
         return InteractionResult(payload, self._live.get(iid), mine, self.errors[err_start:], done)
 
-    async def _feed(self, fn: Callable[[], None], timeout: float) -> bool:  # noqa: ASYNC109
+    async def _feed(self, fn: Callable[[], None], timeout: float) -> bool:
         # parse_* schedules every handler synchronously as a task (CommandTree-invoker,
         # view/modal/dynamic-item dispatch, on_* events): wait for exactly those.
         before = asyncio.all_tasks()
@@ -625,7 +625,7 @@ class DiscordHarness:
 
     # ------------------------------------------------------------------ capture API
     async def wait_responses(
-        self, n: int = 1, timeout: float = 5.0, *, kind: str | None = None  # noqa: ASYNC109
+        self, n: int = 1, timeout: float = 5.0, *, kind: str | None = None
     ) -> list[Payload]:
         """Wait for n records (of ``kind``, if given) not yet handed out by an interaction's
         result or an earlier wait_responses(); returns them in arrival order."""

@@ -268,7 +268,7 @@ class TelegramEmulator:
     def pending_updates(self) -> list[JsonDict]:
         return list(self._updates)
 
-    async def wait_for(self, predicate: Callable[[JsonDict], bool], timeout: float = 10,  # noqa: ASYNC109
+    async def wait_for(self, predicate: Callable[[JsonDict], bool], timeout: float = 10,
                        *, start: int = 0) -> JsonDict:
         """First `sent` record (from index `start`) matching predicate, waiting if needed."""
         deadline = time.monotonic() + timeout
