@@ -50,13 +50,16 @@ def parse_text(command: Command, raw: str) -> dict[str, str]:
     for token in tokens(raw):
         key, eq, value = token.partition("=")
         if eq and key.lower() in keywords:
+            if not value.strip():  # "unit=" would otherwise be silently ignored
+                raise UsageError(f"{key.lower()}= needs a value.")
             values[key.lower()] = value
         elif token.lower() in flags:
             values[token.lower()] = "true"
         else:
             positional.append(token)
     slots = [a for a in command.args if not a.keyword and a.kind != "flag"]
-    greedy = next((i for i, a in enumerate(slots) if a.kind == "text"), None)
+    # Free text takes the remaining words; so does a time zone ("new york" -> New_York).
+    greedy = next((i for i, a in enumerate(slots) if a.kind in ("text", "timezone")), None)
     leading = slots if greedy is None else slots[:greedy]
     trailing = [] if greedy is None else slots[greedy + 1 :]
     for arg in leading:

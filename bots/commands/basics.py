@@ -6,9 +6,10 @@ from typing import Any
 
 from bots.commands.context import Ctx
 from bots.commands.registry import REGISTRY, Arg, command
+from bots.parsing import UsageError
 from bots.reply import Reply, bold, code, italic
 from core.clock import local_now
-from core.errors import NotFound
+from core.errors import InvalidInput, NotFound
 from core.habits.service import list_habits, refresh_reminder
 from core.users.settings import DM_POLICIES, LANGUAGES, PROFILE, parse_quiet, quiet_text
 
@@ -44,9 +45,11 @@ async def help_(ctx: Ctx, args: dict[str, Any]) -> Reply:
     if not wanted:
         reply = Reply.text(bold("Commands"))
         for top, commands in tops.items():
+            if len(commands) == 1:  # a lone subcommand (/freeze buy) is listed as itself
+                reply.add(code(f"/{commands[0].name}"), f" — {commands[0].description}")
+                continue
             subs = [c.sub for c in commands if c.sub]
-            desc = commands[0].description if not subs else _group_desc(top, subs)
-            reply.add(code(f"/{top}"), f" — {desc}")
+            reply.add(code(f"/{top}"), f" — {_group_desc(top, subs)}")
         return reply.add("Send ", code("/help <command>"), " for details, e.g. /help habit.")
     top = wanted.split()[0]
     if top not in tops:
@@ -103,7 +106,10 @@ async def timezone(ctx: Ctx, args: dict[str, Any]) -> Reply:
 async def settings(ctx: Ctx, args: dict[str, Any]) -> Reply:
     user = ctx.user
     if "quiet" in args:
-        quiet = parse_quiet(args["quiet"])
+        try:
+            quiet = parse_quiet(args["quiet"])
+        except InvalidInput as error:  # a malformed value: answer with the usage line too
+            raise UsageError(str(error)) from None
         user.quiet_start, user.quiet_end = quiet if quiet else (None, None)
     if "language" in args:
         user.language = args["language"]

@@ -51,6 +51,12 @@ def find(inv: Invocation, registry: Registry) -> tuple[Command, dict[str, str]] 
 
 
 def _unknown(name: str, registry: Registry) -> Reply:
+    subs = registry.tops().get(name.lower())
+    if subs:  # a group of subcommands without a default (/freeze): say which ones exist
+        reply = Reply.text(f"/{name.lower()} needs one of:", error=True)
+        for sub in subs:
+            reply.add(code(sub.usage()), f" — {sub.description}")
+        return reply
     shown = name[:32]
     close = difflib.get_close_matches(name.lower(), registry.text_names(), n=2, cutoff=0.6)
     reply = Reply.text(

@@ -61,7 +61,7 @@ class Console:
             return True
         if line.startswith(":"):
             return await self._meta(line)
-        if line.isdigit() and self.buttons:
+        if line.isascii() and line.isdigit() and self.buttons:  # "²" is a digit, not a number
             index = int(line) - 1
             if not 0 <= index < len(self.buttons):
                 self.write(f"No button {line}; pick 1-{len(self.buttons)}.")

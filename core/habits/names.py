@@ -37,7 +37,8 @@ def clean_name(name: str) -> str:
 def match(items: Sequence[T], query: str, what: str = "habit") -> T:
     """By '#id', exact name, or unique prefix (case-insensitive); otherwise say what exists."""
     query = query.strip()
-    if query.startswith("#") and query[1:].isdigit():
+    # ASCII digits only: "²".isdigit() is True but int("²") fails.
+    if query.startswith("#") and query[1:].isascii() and query[1:].isdigit():
         wanted = int(query[1:])
         for item in items:
             if item.id == wanted:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -18,7 +19,7 @@ from core.habits.strength import strength
 from core.rewards.ledger import COINS_PER_CHECKIN, COINS_TARGET_BONUS, pay, reverse
 from core.rewards.service import award_streak_badges
 from core.storage.db import insert_ignore
-from core.storage.models import CheckIn, FrozenDay, Habit, User
+from core.storage.models import CheckIn, FrozenDay, Habit, LedgerEntry, User
 
 MAX_HABITS = 50
 
@@ -147,8 +148,9 @@ async def check_in(
     measurable = habit.target is not None
     if amount is not None and not 0 < amount <= 1_000_000:
         raise InvalidInput("The amount must be a positive number.")
+    bare = amount is None  # "done" without an amount: for a measurable habit, the target
     if measurable and amount is None:
-        amount = habit.target  # a plain "done" on a measurable habit means the target was met
+        amount = habit.target
     checkin_id = await session.scalar(
         insert_ignore(
             session,
@@ -159,33 +161,65 @@ async def check_in(
     coins = 0
     total = amount
     if checkin_id is None:
-        if not (measurable and amount is not None):
+        row = None
+        if measurable and amount is not None:
+            # Measurable habits add up over the day (10 pages now, 20 tonight); a bare
+            # "done" (a second tap, a reminder's button) only tops up to the target, once.
+            where = [CheckIn.habit_id == habit.id, CheckIn.local_date == day]
+            if bare:
+                where.append(func.coalesce(CheckIn.amount, 0) < amount)
+                new_amount: Any = amount
+            else:
+                new_amount = func.coalesce(CheckIn.amount, 0) + amount
+            row = (
+                await session.execute(
+                    update(CheckIn)
+                    .where(*where)
+                    .values(amount=new_amount)
+                    .returning(CheckIn.id, CheckIn.amount)
+                )
+            ).one_or_none()
+        if row is None:
             dates, frozen = await _history(session, user.id, habit.id)
             current = streak(schedule_of(habit), dates, day, habit.start_date, frozen)
             return CheckInResult(habit, False, None, 0, False, current, [])
-        # Measurable habits add up over the day (10 pages now, 20 tonight).
-        row = (
-            await session.execute(
-                update(CheckIn)
-                .where(CheckIn.habit_id == habit.id, CheckIn.local_date == day)
-                .values(amount=func.coalesce(CheckIn.amount, 0) + amount)
-                .returning(CheckIn.id, CheckIn.amount)
-            )
-        ).one()
         checkin_id, total = row
+        tag = await _payment_tag(session, user.id, checkin_id)
     else:
+        tag = _new_tag(checkin_id)
         coins += await pay(
-            session, user.id, "coin", COINS_PER_CHECKIN, "checkin", f"checkin:{checkin_id}", now
+            session, user.id, "coin", COINS_PER_CHECKIN, "checkin", f"checkin:{tag}", now
         )
     target_met = measurable and total is not None and total >= (habit.target or 0)
     if target_met:
         coins += await pay(
-            session, user.id, "coin", COINS_TARGET_BONUS, "target", f"target:{checkin_id}", now
+            session, user.id, "coin", COINS_TARGET_BONUS, "target", f"target:{tag}", now
         )
     dates, frozen = await _history(session, user.id, habit.id)
     current = streak(schedule_of(habit), dates, day, habit.start_date, frozen)
     badges = await award_streak_badges(session, user.id, current.current, now)
     return CheckInResult(habit, True, total, coins, target_met, current, badges)
+
+
+def _new_tag(checkin_id: int) -> str:
+    # Ledger refs must never repeat, but SQLite reuses the ids of deleted check-ins (undo,
+    # a removed habit): a random part keeps "checkin:{id}:{random}" unique for good.
+    return f"{checkin_id}:{secrets.token_hex(6)}"
+
+
+async def _payment_tag(session: AsyncSession, user_id: int, checkin_id: int) -> str:
+    """The tag of this check-in's coin entry: the user's newest for this check-in id."""
+    ref = await session.scalar(
+        select(LedgerEntry.ref)
+        .where(
+            LedgerEntry.user_id == user_id,
+            LedgerEntry.currency == "coin",
+            LedgerEntry.ref.like(f"checkin:{checkin_id}:%"),
+        )
+        .order_by(LedgerEntry.id.desc())
+        .limit(1)
+    )
+    return ref.removeprefix("checkin:") if ref else _new_tag(checkin_id)
 
 
 async def _history(
@@ -213,7 +247,8 @@ async def undo(session: AsyncSession, user: User, habit: Habit, day: date, now: 
     )
     if checkin_id is None:
         return False
-    await reverse(session, user.id, [f"checkin:{checkin_id}", f"target:{checkin_id}"], now)
+    tag = await _payment_tag(session, user.id, checkin_id)
+    await reverse(session, user.id, [f"checkin:{tag}", f"target:{tag}"], now)
     return True
 
 

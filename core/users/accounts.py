@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import secrets
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
@@ -41,10 +42,7 @@ async def resolve_account(
         return user, account, False
 
     clean = " ".join(name.split())[:64] or "friend"
-    user = User(name=clean, timezone="UTC", created_at=now)
-    session.add(user)
-    await session.flush()
-    user.handle = await _free_handle(session, clean, user.id)
+    user = await _new_user(session, clean, now)
     inserted = await session.scalar(
         insert_ignore(
             session,
@@ -67,10 +65,19 @@ async def resolve_account(
     return user, account, True
 
 
-async def _free_handle(session: AsyncSession, name: str, user_id: int) -> str:
+async def _new_user(session: AsyncSession, name: str, now: datetime) -> User:
+    """Insert a user under a free handle. Namesakes can arrive at the same moment (PostgreSQL
+    runs them concurrently), so the unique handle is claimed by the insert itself."""
     base = re.sub(r"[^a-z0-9_]", "", name.lower().replace(" ", "_"))[:20] or "user"
-    taken = await session.scalar(select(User.id).where(User.handle == base))
-    return base if taken is None else f"{base}{user_id}"
+    for handle in (base, f"{base}_{secrets.token_hex(3)}", f"{base}_{secrets.token_hex(8)}"):
+        user = await session.scalar(
+            insert_ignore(
+                session, User, dict(name=name, handle=handle, timezone="UTC", created_at=now)
+            ).returning(User)
+        )
+        if user is not None:
+            return user
+    raise RuntimeError("no free handle")  # three taken in a row, one of them random: a bug
 
 
 async def private_address(session: AsyncSession, user_id: int) -> Account | None:

@@ -1,0 +1,199 @@
+"""The console adapter driven like a terminal: lines in, printed text out."""
+
+from __future__ import annotations
+
+import io
+from datetime import UTC, datetime
+
+from bots.commands import Deps
+from bots.console.repl import HELP, Console
+from core.clock import FakeClock
+
+START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+def make(deps: Deps, clock: FakeClock) -> tuple[Console, io.StringIO]:
+    out = io.StringIO()
+    return Console(deps, clock, out=out), out
+
+
+async def lines(console: Console, out: io.StringIO, *typed: str) -> str:
+    """Type lines; returns what they printed."""
+    start = out.tell()
+    for line in typed:
+        assert await console.handle(line)
+    out.seek(start)
+    printed = out.read()
+    return printed
+
+
+async def test_commands_print_replies(deps: Deps, clock: FakeClock) -> None:
+    console, out = make(deps, clock)
+    printed = await lines(console, out, "/start", "/habit add Read every=day")
+    assert "Hi Me" in printed and "Added Read: every day." in printed
+    assert "[1] ✅ Done today" in printed
+
+
+async def test_typing_a_button_number_presses_it(deps: Deps, clock: FakeClock) -> None:
+    console, out = make(deps, clock)
+    await lines(console, out, "/habit add Read", "/habit add Run", "/done")
+    assert [b.label for b in console.buttons] == ["✅ Read", "✅ Run"]
+    printed = await lines(console, out, "2")
+    assert "Run done for today" in printed and "+10 coins" in printed
+    printed = await lines(console, out, "/today")
+    assert "✅ Run" in printed and "⬜ Read" in printed
+    assert "Read done for today" in await lines(console, out, "1")
+
+
+async def test_a_bad_button_number(deps: Deps, clock: FakeClock) -> None:
+    console, out = make(deps, clock)
+    await lines(console, out, "/habit add Read", "/done")
+    assert "No button 5; pick 1-1." in await lines(console, out, "5")
+    assert "No button 0" in await lines(console, out, "0")
+    # A non-ASCII digit is just text, not a button number.
+    assert "Commands start with /" in await lines(console, out, "²")
+    assert "0/1 done" in await lines(console, out, "/today")
+
+
+async def test_a_number_without_buttons_is_text(deps: Deps, clock: FakeClock) -> None:
+    console, out = make(deps, clock)
+    await lines(console, out, "/wallet")
+    assert console.buttons == []
+    assert "Commands start with /" in await lines(console, out, "1")
+
+
+async def test_non_command_text_is_explained(deps: Deps, clock: FakeClock) -> None:
+    console, out = make(deps, clock)
+    assert "Commands start with / (try /help)" in await lines(console, out, "hello bot")
+    assert await lines(console, out, "   ") == ""
+
+
+async def test_as_switches_users(deps: Deps, clock: FakeClock) -> None:
+    console, out = make(deps, clock)
+    await lines(console, out, "/habit add Read")
+    assert "You are now bob." in await lines(console, out, ":as Bob")
+    assert console.prompt() == "bob@private> "
+    assert "No habits yet" in await lines(console, out, "/habits")
+    assert "Bob's wallet" in await lines(console, out, "/wallet")
+    await lines(console, out, ":as me")
+    assert "Read" in await lines(console, out, "/habits")
+
+
+async def test_group_and_private(deps: Deps, clock: FakeClock) -> None:
+    console, out = make(deps, clock)
+    assert "In group club as an admin." in await lines(console, out, ":group club admin")
+    assert console.prompt() == "me@#club*> "
+    assert console.group == "club" and console.admin
+    assert "This group is on Habitbot" in await lines(console, out, "/start")
+    assert "In group club." in await lines(console, out, ":group club")
+    assert not console.admin and console.prompt() == "me@#club> "
+    assert "Back in your private chat." in await lines(console, out, ":private")
+    assert console.group is None and console.prompt() == "me@private> "
+    assert "1. Set your time zone" in await lines(console, out, "/start")
+
+
+async def test_time_moves_forward_only(deps: Deps, clock: FakeClock) -> None:
+    console, out = make(deps, clock)
+    assert "It is now 2026-03-03 09:00 UTC." in await lines(console, out, ":time +1d")
+    assert clock.now() == datetime(2026, 3, 3, 9, 0, tzinfo=UTC)
+    await lines(console, out, ":time +3h", ":time +15m")
+    assert clock.now() == datetime(2026, 3, 3, 12, 15, tzinfo=UTC)
+    assert "2026-03-29 08:00" in await lines(console, out, ":time 2026-03-29T08:00")
+    assert clock.now() == datetime(2026, 3, 29, 8, 0, tzinfo=UTC)
+    printed = await lines(console, out, ":time 2026-03-29T09:00+02:00")  # 07:00 UTC: back
+    assert "only moves forward" in printed
+    assert "only moves forward" in await lines(console, out, ":time 2020-01-01")
+    assert clock.now() == datetime(2026, 3, 29, 8, 0, tzinfo=UTC)
+    assert "Use :time +1d" in await lines(console, out, ":time yesterday")
+    assert "Use :time +1d" in await lines(console, out, ":time -1d")
+
+
+async def test_time_travel_shows_in_streaks(deps: Deps, clock: FakeClock) -> None:
+    console, out = make(deps, clock)
+    await lines(console, out, "/habit add Read", "/done Read", ":time +1d")
+    assert "Streak: 2 days" in await lines(console, out, "/done Read")
+
+
+async def test_time_runs_the_catch_up_hook(deps: Deps, clock: FakeClock) -> None:
+    seen: list[datetime] = []
+
+    async def on_time(target: datetime) -> None:
+        seen.append(target)
+
+    out = io.StringIO()
+    console = Console(deps, clock, out=out, on_time=on_time)
+    await console.handle(":time +1h")
+    assert seen == [datetime(2026, 3, 2, 10, 0, tzinfo=UTC)]
+
+
+async def test_unknown_meta_command_prints_help(deps: Deps, clock: FakeClock) -> None:
+    console, out = make(deps, clock)
+    assert HELP in await lines(console, out, ":what")
+    assert HELP in await lines(console, out, ":as")  # :as needs a name
+
+
+async def test_quit(deps: Deps, clock: FakeClock) -> None:
+    console, _ = make(deps, clock)
+    assert await console.handle(":quit") is False
+    assert await console.handle(":q") is False
+    assert await console.handle(":exit") is False
+
+
+async def test_images_are_saved_and_their_text_shown(
+    deps: Deps, clock: FakeClock, tmp_path: object
+) -> None:
+    from pathlib import Path
+
+    out = io.StringIO()
+    console = Console(deps, clock, out=out, image_dir=Path(str(tmp_path)) / "img")
+    await console.handle("/habit add Read")
+    await console.handle("/done Read")
+    await console.handle("/stats")
+    printed = out.getvalue()
+    assert "Mo " in printed and "Su " in printed  # the text heatmap
+    saved = Path(str(tmp_path)) / "img" / "heatmap.png"
+    assert f"(image saved to {saved})" in printed
+    assert saved.read_bytes().startswith(b"\x89PNG")
+
+
+async def test_script_from_a_non_tty_stdin_echoes_prompts_and_replies(
+    deps: Deps, clock: FakeClock
+) -> None:
+    script = io.StringIO(
+        "/start\n"
+        "/habit add Read every=day\n"
+        "\n"
+        "/done Read\n"
+        ":time +1d\n"
+        "/done\n"
+        "1\n"
+        ":as bob\n"
+        "/habits\n"
+        ":quit\n"
+        "/wallet\n"  # never reached
+    )
+    console, out = make(deps, clock)
+    await console.run(script)
+    printed = out.getvalue()
+    assert "Habitbot console." not in printed  # no banner when not interactive
+    assert printed.startswith("me@private> /start\n👋 Hi Me")
+    for echoed in (
+        "me@private> /habit add Read every=day",
+        "me@private> /done Read",
+        "me@private> :time +1d",
+        "It is now 2026-03-03 09:00 UTC.",
+        "me@private> 1",
+        "Streak: 2 days",
+        "bob@private> /habits",
+        "No habits yet",
+        "bob@private> :quit",
+    ):
+        assert echoed in printed, echoed
+    assert "/wallet" not in printed
+    assert "me@private> \n" not in printed  # blank lines are not echoed
+
+
+async def test_script_ends_at_end_of_input(deps: Deps, clock: FakeClock) -> None:
+    console, out = make(deps, clock)
+    await console.run(io.StringIO("/start"))  # no trailing newline, no :quit
+    assert "me@private> /start" in out.getvalue() and "Hi Me" in out.getvalue()

@@ -1,0 +1,173 @@
+"""Chat text -> command arguments (bots/parsing.py): syntax only, with the registry's real
+commands."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from bots.commands import REGISTRY
+from bots.commands.registry import Arg
+from bots.parsing import MAX_INPUT, UsageError, convert, convert_all, parse_text, split_command
+from core.errors import InvalidInput
+from core.habits.schedule import DAILY, Schedule
+
+TODAY = date(2026, 3, 2)
+ADD = REGISTRY.commands["habit add"]
+DONE = REGISTRY.commands["done"]
+UNDO = REGISTRY.commands["undo"]
+SETTINGS = REGISTRY.commands["settings"]
+TIMEZONE = REGISTRY.commands["timezone"]
+
+
+@pytest.mark.parametrize(
+    ("text", "words", "bot"),
+    [
+        ("/habit add Read", ["habit", "add", "Read"], None),
+        ("/habit@habitbot add Read", ["habit", "add", "Read"], "habitbot"),
+        ("  /done  ", ["done"], None),
+        ("done Read", ["done", "Read"], None),
+        ("/", [], None),
+        ("", [], None),
+    ],
+)
+def test_split_command(text: str, words: list[str], bot: str | None) -> None:
+    found, _, addressed = split_command(text)
+    assert found == words and addressed == bot
+
+
+def test_keywords_and_free_text_name() -> None:
+    raw = parse_text(ADD, "Read a book every=mon,wed REMIND=07:30 target=20 unit=pages")
+    assert raw == {
+        "name": "Read a book",
+        "every": "mon,wed",
+        "remind": "07:30",
+        "target": "20",
+        "unit": "pages",
+    }
+
+
+def test_quoted_names_and_unbalanced_quotes() -> None:
+    assert parse_text(ADD, '"Read  books" every=day')["name"] == "Read  books"
+    assert parse_text(ADD, 'Don\'t smoke kind=quit') == {"name": "Don't smoke", "kind": "quit"}
+
+
+def test_trailing_amount_is_taken_only_when_it_reads_as_one() -> None:
+    assert parse_text(DONE, "Read 25") == {"habit": "Read", "amount": "25"}
+    assert parse_text(DONE, "Read 2,5") == {"habit": "Read", "amount": "2,5"}
+    assert parse_text(DONE, "Run 5k") == {"habit": "Run 5k"}
+    assert parse_text(DONE, "25") == {"habit": "25"}  # a lone word is the habit's name
+    assert parse_text(DONE, "") == {}
+
+
+def test_flags() -> None:
+    assert parse_text(UNDO, "Read yesterday") == {"habit": "Read", "yesterday": "true"}
+    assert parse_text(UNDO, "Read") == {"habit": "Read"}
+
+
+def test_timezone_takes_the_rest_of_the_line() -> None:
+    assert parse_text(TIMEZONE, "new york") == {"zone": "new york"}
+
+
+def test_unknown_words_are_a_usage_error() -> None:
+    with pytest.raises(UsageError, match="did not understand"):
+        parse_text(SETTINGS, "colour=blue")
+
+
+def test_an_empty_keyword_value_is_a_usage_error() -> None:
+    with pytest.raises(UsageError, match="unit= needs a value"):
+        parse_text(ADD, "Read target=5 unit=")
+
+
+def test_too_long_input_is_refused_before_tokenising() -> None:
+    with pytest.raises(UsageError, match="too long"):
+        parse_text(ADD, "x" * (MAX_INPUT + 1))
+
+
+def test_convert_all_requires_required_args() -> None:
+    with pytest.raises(UsageError, match="Missing name"):
+        convert_all(ADD, {}, TODAY)
+    with pytest.raises(UsageError, match="empty"):
+        convert_all(ADD, {"name": " \t "}, TODAY)
+
+
+def test_convert_all_types() -> None:
+    values = convert_all(
+        ADD,
+        {"name": " Read \x00 books ", "every": "3/week", "remind": "21:00,7.30", "target": "2,5"},
+        TODAY,
+    )
+    assert values == {
+        "name": "Read books",
+        "every": Schedule(DAILY.weekdays, 3),
+        "remind": ["07:30", "21:00"],
+        "target": 2.5,
+    }
+
+
+@pytest.mark.parametrize(
+    ("kind", "text", "value"),
+    [
+        ("times", "7:05", ["07:05"]),
+        ("times", "23h59", ["23:59"]),
+        ("times", "off", []),
+        ("times", "21:00,21:00", ["21:00"]),
+        ("int", "42", 42),
+        ("number", "1e3", 1000.0),
+        ("date", "today", TODAY),
+        ("date", "tomorrow", date(2026, 3, 3)),
+        ("date", "2026-12-31", date(2026, 12, 31)),
+        ("timezone", "europe/paris", "Europe/Paris"),
+        ("flag", "yes", True),
+        ("flag", "false", False),
+        ("schedule", "Mon, Wed", Schedule(frozenset({0, 2}))),
+    ],
+)
+def test_convert_accepts(kind: str, text: str, value: object) -> None:
+    assert convert(Arg("x", "x", kind), text, TODAY) == value  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("kind", "text"),
+    [
+        ("times", "25:00"),
+        ("times", "12:60"),
+        ("times", "noon"),
+        ("times", ",,,"),
+        ("times", "1:00,2:00,3:00,4:00,5:00,6:00,7:00"),
+        ("int", "4.5"),
+        ("number", "nan"),
+        ("number", "-inf"),
+        ("number", "abc"),
+        ("date", "2026-02-30"),
+        ("date", "yesterday-ish"),
+        ("timezone", "Mars/Base"),
+        ("schedule", "fortnightly"),
+        ("schedule", "0/week"),
+        ("text", "\x00\x01"),
+        ("word", "   "),
+    ],
+)
+def test_convert_refuses(kind: str, text: str) -> None:
+    with pytest.raises(InvalidInput):
+        convert(Arg("x", "x", kind), text, TODAY)  # type: ignore[arg-type]
+
+
+def test_number_bounds_and_lengths() -> None:
+    target = next(a for a in ADD.args if a.name == "target")
+    with pytest.raises(UsageError, match="at least"):
+        convert(target, "-5", TODAY)
+    with pytest.raises(UsageError, match="at most"):
+        convert(target, "1e9", TODAY)
+    name = next(a for a in ADD.args if a.name == "name")
+    assert convert(name, "x" * name.max_length, TODAY) == "x" * name.max_length
+    with pytest.raises(UsageError, match="too long"):
+        convert(name, "x" * (name.max_length + 1), TODAY)
+
+
+def test_choices_are_case_insensitive() -> None:
+    kind = next(a for a in ADD.args if a.name == "kind")
+    assert convert(kind, "QUIT", TODAY) == "quit"
+    with pytest.raises(UsageError, match="one of"):
+        convert(kind, "stop", TODAY)
