@@ -205,6 +205,17 @@ async def test_a_freeze_covers_a_missed_day_and_the_user_is_told(
     assert "freeze" not in await ok(say, "/today")
 
 
+async def test_two_freezes_cover_two_missed_days(say: Say, clock: FakeClock) -> None:
+    await earn_gems(say, clock, 14)
+    await ok(say, "/freeze buy")
+    await ok(say, "/freeze buy")
+    clock.advance(2 * DAY)
+    text = await ok(say, "/done Read")
+    assert "streak freeze covered Mon 16 Mar, Tue 17 Mar" in text
+    assert "Streak: 15 days" in text
+    assert (await wallet(say))["streak freezes"] == "0/3"
+
+
 async def test_a_freeze_covers_only_as_many_days_as_held(say: Say, clock: FakeClock) -> None:
     await earn_gems(say, clock, 6)
     await ok(say, "/freeze buy")
