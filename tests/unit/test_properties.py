@@ -92,3 +92,22 @@ def test_parse_text_raises_only_usage_errors(name: str, text: str) -> None:
         convert_all(command, raw, TODAY)
     except InvalidInput:  # UsageError is one
         pass
+
+
+TRICKY = [
+    "²", "#²", "#٣", "٣", "#99999999999999999999", "#-1", "#0", "\x00", "\u202eRead", "📚" * 70,
+    "x" * 2001, '"', "'", "=", "a=b", "every=", "-5", "nan", "1e999", "25:00", "../..", "%_\\",
+]
+
+
+async def test_every_command_survives_each_tricky_token(say: Say) -> None:
+    # A deterministic sweep: random sampling can miss a rare (command, token) pair.
+    assert not (await say("/habit add Read target=5 unit=pages")).error
+    failures = []
+    for name in NAMES:
+        for token in TRICKY:
+            sent = f"/{name} {token}"
+            reply = await say(sent)
+            if "Something went wrong" in reply.plain():
+                failures.append(sent[:60])
+    assert not failures, failures
