@@ -115,7 +115,8 @@ def convert(arg: Arg, text: str, today: date) -> Any:
                 number = int(text) if arg.kind == "int" else float(text.replace(",", "."))
             except ValueError:
                 raise UsageError(f"{label} must be a number, not {text[:20]!r}.") from None
-            if not math.isfinite(number):
+            # Only floats can be inf/nan; isfinite() of a 400-digit int would overflow.
+            if isinstance(number, float) and not math.isfinite(number):
                 raise UsageError(f"{label} must be a number.")
             if arg.min is not None and number < arg.min:
                 raise UsageError(f"{label} must be at least {arg.min:g}.")

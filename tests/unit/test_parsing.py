@@ -166,6 +166,19 @@ def test_number_bounds_and_lengths() -> None:
         convert(name, "x" * (name.max_length + 1), TODAY)
 
 
+def test_huge_and_unicode_integers() -> None:
+    bounded = Arg("days", "d", "int", min=1, max=365)
+    with pytest.raises(UsageError, match="at most"):
+        convert(bounded, "9" * 400, TODAY)  # too big even for a float
+    with pytest.raises(UsageError, match="at most"):
+        convert(bounded, "𝟙𝟚" * 155, TODAY)
+    with pytest.raises(UsageError, match="number"):
+        convert(bounded, "9" * 5000, TODAY)  # beyond Python's int digit limit
+    assert convert(bounded, "𝟙𝟚", TODAY) == 12
+    with pytest.raises(UsageError, match="number"):
+        convert(Arg("x", "x", "number"), "9" * 400 + ".5e999999", TODAY)
+
+
 def test_choices_are_case_insensitive() -> None:
     kind = next(a for a in ADD.args if a.name == "kind")
     assert convert(kind, "QUIT", TODAY) == "quit"
