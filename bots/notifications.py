@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from bots.reply import Reply
+from bots.reply import Action, Button, Reply, bold, code
 
 Renderer = Callable[[dict[str, Any]], Reply]
 RENDERERS: dict[str, Renderer] = {}
@@ -27,3 +27,35 @@ def render(kind: str, data: dict[str, Any]) -> Reply:
     if renderer is None:
         raise KeyError(f"no renderer for outbox kind {kind!r}")
     return renderer(data)
+
+
+# ---------------------------------------------------------------- scheduler: reminders, nudges
+
+
+def _amount(value: float) -> str:
+    return f"{value:g}"
+
+
+@renders("reminder")
+def _reminder(data: dict[str, Any]) -> Reply:
+    reply = Reply(private=True)
+    if data.get("kind") == "quit":
+        reply.add("⏰ ", bold(data["habit"]), f" ({data['time']}): still clean today? Keep going.")
+    else:
+        reply.add("⏰ Time for ", bold(data["habit"]), f" ({data['time']}).")
+    if data.get("target") is not None:
+        reply.add(f"Today's target: {_amount(data['target'])} {data.get('unit') or ''}".rstrip())
+    return reply.button_row(Button("✅ Done", Action("done", f"#{data['habit_id']}")))
+
+
+@renders("nudge")
+def _nudge(data: dict[str, Any]) -> Reply:
+    streak = bold(f"streak of {data['streak']}")
+    if data.get("checked_in"):
+        return Reply.text(
+            "💎 You checked in today: ", code("/claim"), " your gems before midnight to keep your ",
+            streak, " and the 7-day cycle going.",
+        ).button_row(Button("💎 Claim", Action("claim")))
+    return Reply.text(
+        "🔥 Keep your ", streak, " alive: check in today, then ", code("/claim"), " your gems.",
+    ).button_row(Button("✅ Check in", Action("done")))

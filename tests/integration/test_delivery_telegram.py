@@ -1,0 +1,144 @@
+"""Delivery over real HTTP: the dispatcher drives the Telegram notifier (aiogram) against the
+Bot API emulator on 127.0.0.1, which enforces Telegram's limits and injects faults."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from aiogram import Bot
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from sqlalchemy import select
+
+from bots.commands import Deps
+from core.clock import SystemClock
+from core.outbox import enqueue
+from core.storage.db import Database
+from core.storage.models import Account, Outbox
+from core.users.accounts import resolve_account
+from scheduler.dispatcher import Dispatcher, RetryPolicy
+from scheduler.limits import TELEGRAM
+from tests.emulators.telegram_api import TelegramEmulator
+
+notifier_module = pytest.importorskip("bots.telegram.notifier")
+
+
+class Setup:
+    def __init__(self, db: Database, emulator: TelegramEmulator, worker: Dispatcher) -> None:
+        self.db, self.emulator, self.worker = db, emulator, worker
+        self.clock = SystemClock()
+
+    async def user(self, chat: int, name: str) -> None:
+        async with self.db.session() as session:
+            await resolve_account(session, "telegram", str(chat), name, str(chat), self.clock.now())
+
+    async def queue(self, chat: int, *texts: str) -> None:
+        async with self.db.session() as session:
+            for text in texts:
+                await enqueue(session, platform="telegram", chat=str(chat), kind="tg_note",
+                              data={"text": text}, dedupe_key=f"tg:{chat}:{text}",
+                              now=self.clock.now())
+        self.worker.wake()
+
+    async def rows(self) -> list[Outbox]:
+        async with self.db.session() as session:
+            return list(await session.scalars(select(Outbox).order_by(Outbox.id)))
+
+    async def settled(self, count: int, timeout: float = 10) -> list[Outbox]:
+        """Wait until `count` rows have ended (sent or failed)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            rows = await self.rows()
+            if sum(r.status != "pending" for r in rows) >= count:
+                return rows
+            if time.monotonic() > deadline:
+                raise TimeoutError([(r.chat, r.status, r.error) for r in rows])
+            await asyncio.sleep(0.05)
+
+    def calls_to(self, chat: int) -> int:
+        return sum(1 for m, p in self.emulator.calls if m == "sendMessage" and p["chat_id"] == chat)
+
+
+@pytest.fixture
+async def tg(db: Database) -> AsyncIterator[Setup]:
+    from bots.notifications import renders
+    from bots.reply import Reply
+
+    def note(data: dict[str, Any]) -> Reply:
+        return Reply.text(data["text"])
+
+    renders("tg_note")(note)
+    async with TelegramEmulator(rate_limits=True, strict_chats=False) as emulator:
+        session = AiohttpSession(api=TelegramAPIServer.from_base(emulator.base_url))
+        bot = Bot(emulator.token, session=session)
+        notifier = notifier_module.TelegramNotifier(bot, Deps(db, SystemClock()))
+        worker = Dispatcher(db, notifier, SystemClock(), TELEGRAM,
+                            retry=RetryPolicy(base=0.1, cap=1), poll=0.05)
+        task = asyncio.create_task(worker.run())
+        try:
+            yield Setup(db, emulator, worker)
+        finally:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+            await worker.close()
+            await bot.session.close()
+
+
+def received(emulator: TelegramEmulator, chat: int) -> list[str]:
+    return [r["text"] for r in emulator.received.get(chat, [])]
+
+
+async def test_429_retry_after_is_honoured_exactly(tg: Setup) -> None:
+    await tg.user(111, "Ann")
+    tg.emulator.fail_next("sendMessage", 429, "Too Many Requests: retry after 2", retry_after=2)
+    started = time.monotonic()
+    await tg.queue(111, "hello")
+    [row] = await tg.settled(1)
+    assert row.status == "sent" and received(tg.emulator, 111) == ["hello"]
+    [record] = tg.emulator.received[111]
+    assert record["time"] - started >= 2.0  # not retried before retry_after
+    assert record["time"] - started < 3.5
+    assert tg.emulator.stats["429"] == 1 and tg.calls_to(111) == 2
+
+
+async def test_500_is_retried_then_sent_once(tg: Setup) -> None:
+    await tg.user(111, "Ann")
+    tg.emulator.fail_next("sendMessage", 500, "Internal Server Error", times=2)
+    await tg.queue(111, "hello")
+    [row] = await tg.settled(1)
+    assert (row.status, row.attempts) == ("sent", 2)
+    assert received(tg.emulator, 111) == ["hello"] and tg.calls_to(111) == 3
+
+
+async def test_blocked_user_is_marked_unreachable_and_not_tried_again(tg: Setup) -> None:
+    await tg.user(111, "Ann")
+    await tg.user(222, "Bob")
+    tg.emulator.block(111)
+    await tg.queue(111, "one", "two")
+    await tg.queue(222, "hi")
+    rows = await tg.settled(3)
+    assert [(r.chat, r.status) for r in rows] == [
+        ("111", "failed"), ("111", "failed"), ("222", "sent")]
+    assert "blocked" in (rows[0].error or "") and tg.calls_to(111) == 1
+    async with tg.db.session() as session:
+        ann = await session.scalar(select(Account).where(Account.external_id == "111"))
+    assert ann is not None and ann.unreachable
+
+
+async def test_limits_are_kept_without_a_single_429(tg: Setup) -> None:
+    """Three messages to one person and three to a group: 1/s per chat, no 429."""
+    await tg.user(111, "Ann")
+    await tg.queue(111, "a", "b", "c")
+    await tg.queue(-100500, "x", "y", "z")
+    await tg.settled(6, timeout=15)
+    assert tg.emulator.stats["429"] == 0
+    for chat in (111, -100500):
+        times = [r["time"] for r in tg.emulator.received[chat]]
+        assert [r["text"] for r in tg.emulator.received[chat]] == (
+            ["a", "b", "c"] if chat > 0 else ["x", "y", "z"])
+        assert min(b - a for a, b in itertools.pairwise(times)) >= 0.95
