@@ -318,3 +318,37 @@ async def test_per_chat_limit_spaces_messages_and_hands_back_the_rest(
     times = [s.at for s in notifier.sent]
     assert times[0] == start
     assert all((b - a).total_seconds() >= 1.0 for a, b in itertools.pairwise(times))
+
+
+async def test_discord_dm_chat_ids_are_matched_to_their_account(
+    db: Database, clock: FakeClock
+) -> None:
+    """Discord DMs are addressed "dm:<user id>": a 50007 there flags that user's account."""
+    from core.users.accounts import resolve_account
+
+    async with db.session() as session:
+        await resolve_account(session, "discord", "123", "Dee", "dm:123", clock.now())
+    notifier = RecordingNotifier(platform="discord", clock=clock)
+    notifier.block("dm:123", "Forbidden 403 50007: Cannot send messages to this user")
+    await queue(db, clock, "dm:123", "one", platform="discord")
+    worker = dispatcher(db, notifier, clock)
+    await worker.drain()
+    assert (await account(db, "123")).unreachable
+    await queue(db, clock, "dm:123", "two", platform="discord")
+    await worker.drain()
+    assert len(notifier.attempts) == 1  # "two" was closed without an attempt
+    assert [r.error for r in await outbox(db)][1] == "chat unreachable"
+
+
+async def test_a_notifier_not_ready_yet_keeps_its_rows(db: Database, clock: FakeClock) -> None:
+    notifier = RecordingNotifier(clock=clock)
+    connected = False
+    notifier.ready = lambda: connected  # type: ignore[attr-defined]
+    await queue(db, clock, "ann", "hello")
+    worker = dispatcher(db, notifier, clock)
+    await worker.drain()
+    [row] = await outbox(db)
+    assert (row.status, row.attempts, notifier.attempts) == ("pending", 0, [])
+    connected = True
+    await worker.drain()
+    assert notifier.texts() == ["hello"]
