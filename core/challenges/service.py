@@ -154,7 +154,7 @@ async def get_visible(
 
 async def _by_ref(session: AsyncSession, ref: str) -> Challenge | None:
     ref = ref.strip().lstrip("#")
-    if ref.isdigit() and len(ref) < 12:
+    if ref.isascii() and ref.isdigit() and len(ref) < 12:
         return await session.get(Challenge, int(ref))
     if 4 <= len(ref) <= 16:
         return await session.scalar(select(Challenge).where(Challenge.invite_code == ref.upper()))
@@ -337,7 +337,7 @@ async def challenge_suggestions(
         visible = visible | (Challenge.owner_id == user_id) | Challenge.id.in_(mine)
     stmt = select(Challenge).where(Challenge.status != "ended", visible)
     wanted = query.strip().lstrip("#")
-    if wanted.isdigit() and len(wanted) < 12:
+    if wanted.isascii() and wanted.isdigit() and len(wanted) < 12:
         stmt = stmt.where(Challenge.id == int(wanted))
     elif wanted:
         key = name_key(wanted).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
