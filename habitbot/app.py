@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sys
 
@@ -40,9 +41,17 @@ async def console(settings: Settings) -> None:
     clock = FakeClock(SystemClock().now())
     deps = Deps(db, clock)
     repl = Console(deps, clock, color=sys.stdout.isatty(), image_dir=settings.data_dir / "images")
+    from scheduler.console import ConsoleScheduler
+
+    # :time runs the ticks for the time passed; queued messages print as "[to <name>]".
+    delivery = ConsoleScheduler(repl, db, clock)
+    background = asyncio.create_task(delivery.background())
     try:
         await repl.run()
     finally:
+        background.cancel()
+        await asyncio.gather(background, return_exceptions=True)
+        await delivery.dispatcher.close()
         await db.dispose()
 
 
