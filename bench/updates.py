@@ -1,0 +1,282 @@
+"""Telegram updates per second: 5,000 `/done` check-ins from 500 users through the real aiogram
+Dispatcher and our handlers, against 5,000 updates to a bare aiogram echo handler.
+
+Bot API calls are captured in-process (a BaseSession that records each call and returns a
+canned result, no HTTP), so the figures are the bot's own cost: update parsing, routing, the
+command (one unit of work in the database) and rendering. Embedded SQLite in a temp dir;
+PostgreSQL when TEST_DATABASE_URL is set (the benchmark owns that database: it resets it).
+
+Each user has 10 daily habits and checks each in once a day, so every update is a real
+check-in (a new row, coins, the streak). Updates are handled one at a time for the latency figures,
+then in batches of 100 handled concurrently, as long polling hands them over.
+Usage: python bench/updates.py [--users N] [--per-user N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import os
+import statistics
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import AsyncGenerator, Awaitable, Callable
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from aiogram import Bot, Dispatcher, Router
+from aiogram.client.session.base import BaseSession
+from aiogram.methods import GetMe, SendMessage, TelegramMethod
+from aiogram.types import Chat, Message, User
+from sqlalchemy import event, insert, text
+
+from bots.commands import Deps
+from bots.telegram.app import TelegramBot
+from core.clock import FakeClock
+from core.storage.db import Database
+from core.storage.migrate import upgrade
+from core.storage.models import Account, Habit
+from core.storage.models import User as UserRow
+
+NOW = datetime(2026, 3, 2, 18, 0, tzinfo=UTC)
+TOKEN = "123456:BENCH"
+BATCH = 100  # getUpdates hands over at most 100 updates at a time
+
+
+class CapturingSession(BaseSession):
+    """Records every Bot API call and answers it like Telegram would, without a network."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: Counter[str] = Counter()
+        self._ids = itertools.count(1)
+        self._me = User(id=123456, is_bot=True, first_name="Bench", username="bench_bot")
+
+    async def make_request(
+        self, bot: Bot, method: TelegramMethod[Any], timeout: int | None = None
+    ) -> Any:
+        self.calls[type(method).__name__] += 1
+        if isinstance(method, GetMe):
+            return self._me
+        if isinstance(method, SendMessage):
+            return Message(
+                message_id=next(self._ids),
+                date=NOW,
+                chat=Chat(id=int(method.chat_id), type="private"),
+                from_user=self._me,
+                text=method.text,
+            )
+        return True
+
+    async def stream_content(
+        self,
+        url: str,
+        headers: dict[str, Any] | None = None,
+        timeout: int = 30,
+        chunk_size: int = 65536,
+        raise_for_status: bool = True,
+    ) -> AsyncGenerator[bytes, None]:
+        raise NotImplementedError
+        yield b""
+
+    async def close(self) -> None:
+        pass
+
+
+def message_update(update_id: int, user_id: int, text: str) -> dict[str, Any]:
+    user = {"id": user_id, "is_bot": False, "first_name": f"User{user_id}"}
+    return {
+        "update_id": update_id,
+        "message": {
+            "message_id": update_id,
+            "date": int(NOW.timestamp()),
+            "chat": {"id": user_id, "type": "private", "first_name": user["first_name"]},
+            "from": user,
+            "text": text,
+            "entities": [{"type": "bot_command", "offset": 0, "length": 5}],
+        },
+    }
+
+
+async def build(db: Database, users: int, habits: int) -> None:
+    """Users who used the bot before (an hour ago, and yesterday's freeze check done the day
+    before), each with `habits` daily habits."""
+    day = NOW.date()
+    async with db.session() as s:
+        await s.execute(
+            insert(UserRow),
+            [
+                dict(
+                    id=i,
+                    handle=f"u{i}",
+                    name=f"User{i}",
+                    timezone="UTC",
+                    created_at=NOW,
+                    freezes_checked_on=day - timedelta(days=2),
+                )
+                for i in range(1, users + 1)
+            ],
+        )
+        await s.execute(
+            insert(Account),
+            [
+                dict(
+                    platform="telegram",
+                    external_id=str(1000 + i),
+                    user_id=i,
+                    private_chat=str(1000 + i),
+                    unreachable=False,
+                    last_seen_at=NOW - timedelta(hours=1),
+                )
+                for i in range(1, users + 1)
+            ],
+        )
+        await s.execute(
+            insert(Habit),
+            [
+                dict(
+                    user_id=i,
+                    name=f"H{k}",
+                    name_key=f"h{k}",
+                    kind="build",
+                    schedule="day",
+                    start_date=date(2026, 2, 1),
+                    created_at=NOW,
+                )
+                for i in range(1, users + 1)
+                for k in range(habits)
+            ],
+        )
+    if db.dialect == "postgresql":
+        async with db.engine.begin() as conn:
+            await conn.execute(text("ANALYZE"))
+
+
+Feed = Callable[[dict[str, Any]], Awaitable[Any]]
+
+
+async def measure(feed: Feed, updates: list[dict[str, Any]]) -> tuple[float, float, list[float]]:
+    """One at a time: (wall seconds, CPU seconds of this process, per-update times)."""
+    times = []
+    t0, cpu0 = time.perf_counter(), time.process_time()
+    for update in updates:
+        t = time.perf_counter()
+        await feed(update)
+        times.append(time.perf_counter() - t)
+    return time.perf_counter() - t0, time.process_time() - cpu0, times
+
+
+async def measure_batches(feed: Feed, updates: list[dict[str, Any]]) -> float:
+    t0 = time.perf_counter()
+    for i in range(0, len(updates), BATCH):
+        await asyncio.gather(*(feed(u) for u in updates[i : i + BATCH]))
+    return time.perf_counter() - t0
+
+
+def pct(times: list[float], q: float) -> float:
+    ordered = sorted(times)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--users", type=int, default=500)
+    parser.add_argument("--per-user", type=int, default=10)
+    args = parser.parse_args()
+    url = os.environ.get("TEST_DATABASE_URL")
+    n_users, per_user = args.users, args.per_user
+    total = n_users * per_user
+    with tempfile.TemporaryDirectory() as tmp:
+        db = Database(url or f"sqlite+aiosqlite:///{tmp}/bench.sqlite3")
+        if url:
+            async with db.engine.begin() as conn:
+                await conn.execute(text("DROP SCHEMA public CASCADE"))
+                await conn.execute(text("CREATE SCHEMA public"))
+        await upgrade(db.engine)
+        # Warm-up users are not timed. Each user checks every habit in once a day: today one
+        # update at a time, tomorrow (the clock moves) in concurrent batches.
+        warm_users = 20
+        await build(db, n_users + warm_users, per_user)
+        statements = [0]
+
+        @event.listens_for(db.engine.sync_engine, "before_cursor_execute")
+        def count(*_: Any) -> None:
+            statements[0] += 1
+
+        clock = FakeClock(NOW)
+        deps = Deps(db, clock)
+        session = CapturingSession()
+        telegram = TelegramBot(deps, TOKEN, session=session)
+        bot, dp = telegram.bot, telegram.dp
+
+        async def feed_checkin(update: dict[str, Any]) -> Any:
+            return await dp.feed_raw_update(bot, update)
+
+        ids = itertools.count(1)
+
+        def round_of(first_habit: int, users: range) -> list[dict[str, Any]]:
+            return [
+                message_update(next(ids), 1000 + u, f"/done H{first_habit + k}")
+                for k in range(per_user)
+                for u in users
+            ]
+
+        warm = round_of(0, range(n_users + 1, n_users + warm_users + 1))
+        await measure(feed_checkin, warm)
+        session.calls.clear()
+        statements[0] = 0
+        checkins = round_of(0, range(1, n_users + 1))
+        spent, cpu, times = await measure(feed_checkin, checkins)
+        per_done = statements[0] / total
+        calls = dict(session.calls)
+        clock.advance(timedelta(days=1))
+        batched = await measure_batches(feed_checkin, checkins)
+
+        # The same updates to a bare echo handler, same captured session.
+        echo_dp = Dispatcher()
+        router = Router()
+
+        @router.message()  # no filter: aiogram runs sync (magic) filters in a thread
+        async def echo(message: Message) -> None:
+            await message.answer(message.text or "")
+
+        echo_dp.include_router(router)
+        echo_bot = Bot(TOKEN, session=CapturingSession())
+
+        async def feed_echo(update: dict[str, Any]) -> Any:
+            return await echo_dp.feed_raw_update(echo_bot, update)
+
+        await measure(feed_echo, warm)
+        echo_spent, echo_cpu, echo_times = await measure(feed_echo, checkins)
+        echo_batched = await measure_batches(feed_echo, checkins)
+        await db.dispose()
+
+    name = "PostgreSQL" if url else "SQLite (embedded)"
+    rate, echo_rate = total / spent, total / echo_spent
+    print(f"updates bench: {total} /done from {n_users} users, database {name}")
+    print(
+        f"check-in: {rate:7.0f} updates/s  p50 {pct(times, 0.5):.2f} ms  "
+        f"p99 {pct(times, 0.99):.2f} ms  CPU {cpu / total * 1000:.2f} ms/update  "
+        f"(batches of {BATCH}: {total / batched:.0f} updates/s)"
+    )
+    print(
+        f"echo:     {echo_rate:7.0f} updates/s  p50 {pct(echo_times, 0.5):.2f} ms  "
+        f"p99 {pct(echo_times, 0.99):.2f} ms  CPU {echo_cpu / total * 1000:.2f} ms/update  "
+        f"(batches of {BATCH}: {total / echo_batched:.0f} updates/s)"
+    )
+    print(
+        f"ratio: a check-in costs {echo_rate / rate:.1f}x an echo; "
+        f"{per_done:.1f} SQL statements per /done; Bot API calls: {calls}; "
+        f"mean {statistics.fmean(times) * 1000:.2f} ms"
+    )
+    assert calls.get("SendMessage") == total, calls
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

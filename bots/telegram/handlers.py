@@ -1,0 +1,199 @@
+"""Telegram updates -> Invocations -> Replies. Translation only: every rule lives in core or in
+bots/commands. Dependencies arrive through the Dispatcher as `services` (no globals)."""
+
+from __future__ import annotations
+
+import logging
+import re
+import secrets
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from aiogram import Bot, Router
+from aiogram.enums import ChatType
+from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError
+from aiogram.types import CallbackQuery, ChatMemberUpdated, ErrorEvent, Message
+from aiogram.types import Chat as TgChat
+from aiogram.types import User as TgUser
+
+from bots.commands import Chat, Deps, Invocation, execute
+from bots.reply import Reply, code
+from bots.telegram.admins import AdminCache
+from bots.telegram.callbacks import command_text
+from bots.telegram.delivery import send_reply
+from core.groups.service import move_group, set_group_reachable
+
+log = logging.getLogger("habitbot.telegram")
+
+PLATFORM = "telegram"
+GROUP_TYPES = frozenset({ChatType.GROUP, ChatType.SUPERGROUP})
+EXPIRED = "This button has expired."
+START_PAYLOAD = "go"  # t.me/<bot>?start=go: the deep link that opens a private chat
+# "/name", "/name@bot", then arguments; Telegram command names are [A-Za-z0-9_].
+_COMMAND = re.compile(r"/([A-Za-z0-9_]+)(?:@([A-Za-z0-9_]+))?(?=\s|$)(.*)", re.DOTALL)
+
+Execute = Callable[[Deps, Invocation], Awaitable[Reply]]
+
+
+@dataclass
+class Services:
+    """What the handlers need, injected through the Dispatcher's workflow data."""
+
+    deps: Deps
+    admins: AdminCache = field(default_factory=AdminCache)
+    execute: Execute = execute  # tests may wrap it to watch Invocations
+
+
+def command_for_us(text: str, bot_username: str) -> str | None:
+    """'/habit@ThisBot add Read' -> '/habit add Read'; None for another bot's command or text
+    that is not a command."""
+    match = _COMMAND.match(text)
+    if match is None:
+        return None
+    name, addressed, rest = match.groups()
+    if addressed and addressed.lower() != bot_username.lower():
+        return None
+    if name.lower() == "start":
+        rest = ""  # a deep-link payload (?start=go) is not an argument
+    return f"/{name}{rest}"
+
+
+def to_chat(chat: TgChat) -> Chat:
+    if chat.type in GROUP_TYPES:
+        return Chat("group", str(chat.id), title=chat.title or "")
+    return Chat("private", str(chat.id))
+
+
+async def invocation(
+    bot: Bot, services: Services, chat: TgChat, user: TgUser, text: str
+) -> Invocation:
+    where = to_chat(chat)
+    admin = where.kind == "group" and await services.admins.is_admin(bot, chat.id, user.id)
+    return Invocation(PLATFORM, str(user.id), user.first_name, where, text=text, is_admin=admin)
+
+
+async def deliver(
+    bot: Bot,
+    services: Services,
+    chat: TgChat,
+    user: TgUser,
+    reply: Reply,
+    reply_to: int | None = None,
+) -> None:
+    """Answer where the command came from; private replies asked for in a group go to the
+    user's private chat, with a short note (or a deep link) left in the group."""
+    deps = services.deps
+    if not (reply.private and chat.type in GROUP_TYPES):
+        await send_reply(bot, deps, chat.id, reply, reply_to=reply_to)
+        return
+    try:
+        await send_reply(bot, deps, user.id, reply)
+        note = Reply.text("🔒 I sent you the answer in our private chat.")
+    except (TelegramForbiddenError, TelegramBadRequest) as error:
+        if isinstance(error, TelegramBadRequest) and "chat not found" not in error.message:
+            raise
+        me = await bot.me()
+        note = Reply.text(
+            "🔒 That answer is private, and I can't message you yet. Open a chat with me: ",
+            f"https://t.me/{me.username}?start={START_PAYLOAD}",
+            " — then send the command again.",
+        )
+    await send_reply(bot, deps, chat.id, note, reply_to=reply_to)
+
+
+def build_router() -> Router:
+    """A fresh router per Dispatcher (a router can belong to one parent only)."""
+    router = Router(name="habitbot-telegram")
+
+    # One message handler without filters: aiogram runs synchronous (magic) filters in a
+    # thread each, which costs more than this whole routing.
+    @router.message()
+    async def on_message(message: Message, bot: Bot, services: Services) -> None:
+        if message.migrate_to_chat_id is not None:  # the old group's last word
+            await _move(services, message.chat.id, message.migrate_to_chat_id)
+        elif message.migrate_from_chat_id is not None:  # the same move, seen from the new one
+            await _move(services, message.migrate_from_chat_id, message.chat.id)
+        elif message.text is not None:
+            await _on_text(message, bot, services)
+
+    @router.callback_query()
+    async def on_button(query: CallbackQuery, bot: Bot, services: Services) -> None:
+        message = query.message
+        text = await command_text(services.deps, query.data) if message is not None else None
+        if message is None or text is None or query.from_user.is_bot:
+            await query.answer(EXPIRED)
+            return
+        await query.answer()  # stop the spinner now; the result arrives as a new message
+        inv = await invocation(bot, services, message.chat, query.from_user, text)
+        reply = await services.execute(services.deps, inv)
+        await deliver(bot, services, message.chat, query.from_user, reply)
+
+    @router.my_chat_member()
+    async def membership_changed(event: ChatMemberUpdated, services: Services) -> None:
+        if event.chat.type not in GROUP_TYPES:
+            return
+        reachable = event.new_chat_member.status not in ("left", "kicked")
+        async with services.deps.db.session() as session:
+            await set_group_reachable(session, PLATFORM, str(event.chat.id), reachable)
+        if not reachable:
+            services.admins.forget(event.chat.id)
+
+    @router.errors()
+    async def on_error(event: ErrorEvent, bot: Bot) -> None:
+        """Rendering or sending failed (command errors are already Replies): log with a
+        reference and apologise where the update came from, if we still can."""
+        ref = secrets.token_hex(3)
+        update = event.update
+        error = event.exception
+        if isinstance(error, TelegramForbiddenError):
+            log.info(
+                "update %s: cannot write back (%s) (ref %s)", update.update_id, error.message, ref
+            )
+            return
+        log.error("update %s failed (ref %s)", update.update_id, ref, exc_info=error)
+        chat_id = None
+        if update.message is not None:
+            chat_id = update.message.chat.id
+        elif update.callback_query is not None and update.callback_query.message is not None:
+            chat_id = update.callback_query.message.chat.id
+        if chat_id is None:
+            return
+        try:
+            await bot.send_message(chat_id, f"Something went wrong (ref {ref}). Please try again.")
+        except Exception as again:  # the apology is best effort; never loop on it
+            log.warning("apology for ref %s not sent: %s", ref, type(again).__name__)
+
+    return router
+
+
+async def _move(services: Services, old: int | None, new: int | None) -> None:
+    if old is None or new is None:
+        return
+    async with services.deps.db.session() as session:
+        moved = await move_group(session, PLATFORM, str(old), str(new))
+    services.admins.forget(old)
+    if moved:
+        log.info("group %s moved to %s", old, new)
+
+
+async def _on_text(message: Message, bot: Bot, services: Services) -> None:
+    user = message.from_user
+    if user is None or user.is_bot or message.sender_chat is not None:
+        return  # other bots, anonymous admins and channels speaking in a group
+    text = message.text or ""
+    me = await bot.me()
+    command = command_for_us(text, me.username or "")
+    private = message.chat.type == ChatType.PRIVATE
+    if command is None and private:
+        if not text.startswith("/"):
+            hint = Reply.text("Commands start with /. Send ", code("/help"), " for the list.")
+            await send_reply(bot, services.deps, message.chat.id, hint)
+            return
+        if not _COMMAND.match(text):
+            command = text  # malformed ("/über"): the executor explains
+    if command is None:
+        return  # in groups, only well-formed commands addressed to us get an answer
+    inv = await invocation(bot, services, message.chat, user, command)
+    reply = await services.execute(services.deps, inv)
+    quote = None if private else message.message_id
+    await deliver(bot, services, message.chat, user, reply, reply_to=quote)

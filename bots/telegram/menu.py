@@ -1,0 +1,95 @@
+"""Telegram's command menu (setMyCommands), generated from the one command registry.
+
+Three scopes: private chats list everything; groups list the commands that make sense in a
+group; group admins see those plus the admin commands (Command.admin).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+from aiogram import Bot
+from aiogram.exceptions import TelegramAPIError
+from aiogram.types import (
+    BotCommand,
+    BotCommandScopeAllChatAdministrators,
+    BotCommandScopeAllGroupChats,
+    BotCommandScopeAllPrivateChats,
+    BotCommandScopeUnion,
+)
+
+from bots.commands.registry import REGISTRY, Command, Registry
+
+log = logging.getLogger("habitbot.telegram")
+
+DESCRIPTION_LIMIT = 256
+_NAME = re.compile(r"[a-z0-9_]{1,32}")
+# Commands worth offering in a group chat's menu. The registry has no "useful in groups"
+# flag yet, so the menu keeps this presentation list; unknown names are simply skipped.
+GROUP_TOPS = (
+    "start",
+    "help",
+    "join",
+    "leave",
+    "group",
+    "challenge",
+    "challenges",
+    "board",
+    "leaderboard",
+    "progress",
+    "done",
+    "today",
+    "claim",
+    "stats",
+    "profile",
+)
+
+
+def describe(top: str, commands: list[Command]) -> str:
+    """One menu line for a top-level name: its description, or its subcommands."""
+    if len(commands) == 1:
+        text = commands[0].description
+    else:
+        subs = [c.sub for c in commands if c.sub]
+        text = f"{top.capitalize()}: {', '.join(subs)}"
+    return text[:DESCRIPTION_LIMIT] or top
+
+
+def menus(registry: Registry = REGISTRY) -> dict[str, list[BotCommand]]:
+    """Menu per scope type: all_private_chats, all_group_chats, all_chat_administrators."""
+    tops = {t: cs for t, cs in registry.tops().items() if _NAME.fullmatch(t)}
+
+    def entry(top: str, commands: list[Command]) -> BotCommand:
+        return BotCommand(command=top, description=describe(top, commands))
+
+    members = {t: [c for c in cs if not c.admin] for t, cs in tops.items() if t in GROUP_TOPS}
+    return {
+        "all_private_chats": [entry(t, cs) for t, cs in tops.items()],
+        # Members don't see admin subcommands in a top's line; admins see the whole top.
+        "all_group_chats": [entry(t, cs) for t, cs in members.items() if cs],
+        "all_chat_administrators": [
+            entry(t, cs) for t, cs in tops.items() if t in GROUP_TOPS or any(c.admin for c in cs)
+        ],
+    }
+
+
+_SCOPES: dict[str, BotCommandScopeUnion] = {
+    "all_private_chats": BotCommandScopeAllPrivateChats(),
+    "all_group_chats": BotCommandScopeAllGroupChats(),
+    "all_chat_administrators": BotCommandScopeAllChatAdministrators(),
+}
+
+
+async def publish(bot: Bot, registry: Registry = REGISTRY) -> bool:
+    """Publish the menus; a failure is logged, never fatal (the bot works without a menu)."""
+    try:
+        for scope, commands in menus(registry).items():
+            if commands:
+                await bot.set_my_commands(commands, scope=_SCOPES[scope])
+            else:
+                await bot.delete_my_commands(scope=_SCOPES[scope])
+    except TelegramAPIError as error:
+        log.warning("setMyCommands failed: %s", type(error).__name__)
+        return False
+    return True

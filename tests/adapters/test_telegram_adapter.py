@@ -1,0 +1,504 @@
+"""The Telegram adapter driven the way Telegram drives it: raw update dicts fed to the real
+aiogram Dispatcher, every outgoing Bot API call made over HTTP to the emulator on 127.0.0.1."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+from sqlalchemy import func, select
+
+from bots.commands import Deps, Invocation, execute
+from bots.notify import DeliveryError
+from bots.reply import Action, Button, Reply, bold, code
+from bots.telegram.admins import AdminCache
+from bots.telegram.app import RedactSecret, TelegramBot
+from bots.telegram.callbacks import command_text, keyboard
+from bots.telegram.delivery import send_reply
+from bots.telegram.handlers import EXPIRED, Services, command_for_us
+from bots.telegram.menu import publish
+from bots.telegram.render import TEXT_LIMIT, chunks
+from bots.telegram.webhook import webhook_app
+from core.storage.models import Account, ActionToken, Group, Membership
+from tests.emulators.telegram_api import TelegramEmulator, parse_html
+
+JsonDict = dict[str, Any]
+BOT = "habit_test_bot"
+GROUP = {"id": -1001000000001, "type": "supergroup", "title": "Runners"}
+
+
+class Harness:
+    """Users typing and pressing buttons; returns what the bot sent in answer."""
+
+    def __init__(self, emu: TelegramEmulator, tg: TelegramBot) -> None:
+        self.emu, self.tg = emu, tg
+        self.invocations: list[Invocation] = []
+        self.last_message_id = 0
+
+        async def watched(deps: Deps, inv: Invocation) -> Reply:
+            self.invocations.append(inv)
+            return await execute(deps, inv)
+
+        tg.services.execute = watched
+
+    async def feed(self, update: JsonDict) -> list[JsonDict]:
+        start = len(self.emu.sent)
+        await self.tg.dp.feed_raw_update(self.tg.bot, update)
+        return self.emu.sent[start:]
+
+    async def say(self, user: JsonDict, text: str, chat: JsonDict | None = None) -> list[JsonDict]:
+        update = self.emu.send_text(user, text, chat=chat)
+        self.last_message_id = update["message"]["message_id"]
+        return await self.feed(update)
+
+    async def press(self, user: JsonDict, message: JsonDict, data: str) -> list[JsonDict]:
+        return await self.feed(self.emu.press_button(user, message, data))
+
+
+@pytest.fixture
+async def emu() -> AsyncIterator[TelegramEmulator]:
+    async with TelegramEmulator(bot_username=BOT) as e:
+        yield e
+
+
+@pytest.fixture
+async def tg(emu: TelegramEmulator, deps: Deps) -> AsyncIterator[TelegramBot]:
+    bot = TelegramBot(deps, emu.token, emu.base_url)
+    yield bot
+    await bot.close()
+
+
+@pytest.fixture
+def h(emu: TelegramEmulator, tg: TelegramBot) -> Harness:
+    return Harness(emu, tg)
+
+
+def buttons(rec: JsonDict) -> list[JsonDict]:
+    return [b for row in (rec.get("reply_markup") or {}).get("inline_keyboard", []) for b in row]
+
+
+def quoted(rec: JsonDict) -> int | None:
+    return (rec["message"].get("reply_to_message") or {}).get("message_id")
+
+
+async def test_private_onboarding_and_check_in_with_a_button(h: Harness, emu: TelegramEmulator):
+    ann = emu.user(1001, "Ann")
+    [hello] = await h.say(ann, "/start")
+    assert hello["chat_id"] == 1001 and hello["parse_mode"] == "HTML"
+    assert "Hi Ann" in hello["text"] and quoted(hello) is None
+    assert any(e["type"] == "bold" for e in hello["message"]["entities"])
+
+    [added] = await h.say(ann, "/habit add Read every=day")
+    [done_button] = buttons(added)
+    assert done_button["callback_data"] == "done|#1"
+
+    replies = await h.press(ann, added, done_button["callback_data"])
+    assert emu.callback_answers[-1].get("text") is None  # the spinner stops, no toast
+    [result] = replies
+    assert result["method"] == "sendMessage" and result["chat_id"] == 1001
+    assert "Read done for today" in result["text"] and "Streak: 1 day" in result["text"]
+
+    [again] = await h.say(ann, f"/done@{BOT} Read")
+    assert "already done today" in again["text"]
+    inv = h.invocations[-1]
+    assert (inv.platform, inv.user_id, inv.user_name) == ("telegram", "1001", "Ann")
+    assert (inv.chat.kind, inv.chat.id, inv.is_admin) == ("private", "1001", False)
+    assert inv.text == "/done Read"
+
+
+async def test_deep_link_start_and_plain_text(h: Harness, emu: TelegramEmulator):
+    ann = emu.user(1001, "Ann")
+    [hello] = await h.say(ann, "/start go")
+    assert "Hi Ann" in hello["text"]
+    [hint] = await h.say(ann, "hello there")
+    assert "/help" in hint["text"]
+    [unknown] = await h.say(ann, "/dne Read")
+    assert "Unknown command" in unknown["text"] and "/done" in unknown["text"]
+
+
+async def test_group_admin_and_member(h: Harness, emu: TelegramEmulator, deps: Deps, tg):
+    boss, ann = emu.user(2001, "Boss"), emu.user(2002, "Ann")
+    emu.add_chat(GROUP)
+    emu.set_member_status(GROUP["id"], boss["id"], "creator")
+
+    [made] = await h.say(boss, "/challenge new Move Week days=7 habits=Walk;Stretch", GROUP)
+    assert "created" in made["text"] and made["chat_id"] == GROUP["id"]
+    assert quoted(made) == h.last_message_id  # replies in groups quote the command
+    assert h.invocations[-1].is_admin is True
+    assert h.invocations[-1].chat.title == "Runners"
+    assert h.invocations[-1].chat.id == str(GROUP["id"])
+
+    [refused] = await h.say(ann, "/challenge new Mine days=7 habits=Read", GROUP)
+    assert "admins" in refused["text"] and h.invocations[-1].is_admin is False
+    [joined] = await h.say(ann, "/join 1", GROUP)
+    assert "You joined" in joined["text"]
+    [walked] = await h.say(ann, "/done Walk", GROUP)
+    assert "Walk done for today" in walked["text"]
+    board = await h.say(ann, "/leaderboard", GROUP)
+    shown = " ".join(r["text"] or r["caption"] or "" for r in board)
+    assert "Leaderboard: Move Week" in shown and "Ann" in shown
+    assert quoted(board[0]) == h.last_message_id
+
+    # Admin status was asked once per person and then served from the cache.
+    lookups = [c for c in emu.calls if c[0] == "getChatMember"]
+    assert sorted(p["user_id"] for _, p in lookups) == [2001, 2002]
+    async with deps.db.session() as session:
+        group = await session.scalar(select(Group))
+        count = await session.scalar(select(func.count()).select_from(Membership))
+    assert group is not None and (group.external_id, group.title) == (str(GROUP["id"]), "Runners")
+    assert count == 2
+
+
+async def test_admin_cache_expires_and_failures_are_not_admin(emu: TelegramEmulator, tg):
+    now = [0.0]
+    cache = AdminCache(ttl=60, clock=lambda: now[0])
+    emu.add_chat(GROUP)
+    emu.set_member_status(GROUP["id"], 1, "administrator")
+    assert await cache.is_admin(tg.bot, GROUP["id"], 1) is True
+    emu.set_member_status(GROUP["id"], 1, "member")
+    now[0] = 59
+    assert await cache.is_admin(tg.bot, GROUP["id"], 1) is True and cache.lookups == 1
+    now[0] = 61
+    assert await cache.is_admin(tg.bot, GROUP["id"], 1) is False and cache.lookups == 2
+    emu.fail_next("getChatMember", 500, "Internal Server Error")
+    assert await cache.is_admin(tg.bot, GROUP["id"], 2) is False
+    emu.set_member_status(GROUP["id"], 2, "creator")
+    assert await cache.is_admin(tg.bot, GROUP["id"], 2) is True  # the failure was not cached
+
+
+async def test_private_reply_from_a_group(h: Harness, emu: TelegramEmulator):
+    ann = emu.user(3001, "Ann")
+    emu.add_chat(GROUP)
+    sent = await h.say(ann, "/wallet", GROUP)
+    assert [r["chat_id"] for r in sent] == [3001, GROUP["id"]]
+    assert "Ann's wallet" in sent[0]["text"] and "coins" in sent[0]["text"]
+    assert "private chat" in sent[1]["text"] and quoted(sent[1]) is not None
+    assert "coins" not in sent[1]["text"]
+
+    never = {"id": 3002, "is_bot": False, "first_name": "Cid"}  # never opened the bot
+    [note] = await h.say(never, "/wallet", GROUP)
+    assert note["chat_id"] == GROUP["id"] and quoted(note) is not None
+    assert f"https://t.me/{BOT}?start=go" in note["text"] and "coins" not in note["text"]
+
+    emu.block(3001)
+    [note] = await h.say(ann, "/wallet", GROUP)
+    assert f"https://t.me/{BOT}?start=go" in note["text"]
+
+
+async def test_other_bots_commands_and_long_messages(h: Harness, emu: TelegramEmulator):
+    ann = emu.user(4001, "Ann")
+    emu.add_chat(GROUP)
+    assert await h.say(ann, "/help@OtherBot", GROUP) == []
+    assert await h.say(ann, "hello everyone", GROUP) == []
+    [helped] = await h.say(ann, f"/help@{BOT}", GROUP)
+    assert "Commands" in helped["text"]
+
+    [long] = await h.say(ann, "/done " + "x" * (4096 - 6))
+    assert "too long" in long["text"] and len(long["text"]) <= TEXT_LIMIT
+
+
+async def test_long_reply_is_split_and_escaped(emu: TelegramEmulator, tg, deps: Deps):
+    emu.user(4002, "Ann")
+    reply = Reply.text(bold("Board <top> & co"))
+    for i in range(400):
+        reply.add(f"{i}. <b>not a tag</b> & ", code("x < y"), " 🔥")
+    reply.add("z" * 5000)  # one overlong line is cut hard
+    reply.button_row(Button("Again", Action("today")))
+    sent = await send_reply(tg.bot, deps, 4002, reply)
+    assert len(sent) >= 4 and all(len(m.text or "") <= TEXT_LIMIT for m in sent)
+    assert "".join(r["text"] for r in emu.sent).replace("\n", "") == reply.plain().replace("\n", "")
+    assert buttons(emu.sent[-1]) and not any(buttons(r) for r in emu.sent[:-1])
+    for part in chunks(reply):
+        text, _ = parse_html(part.html)
+        assert len(text.encode("utf-16-le")) // 2 == part.length <= TEXT_LIMIT
+
+
+async def test_image_goes_out_as_a_photo(h: Harness, emu: TelegramEmulator, tg, deps: Deps):
+    ann = emu.user(4003, "Ann")
+    await h.say(ann, "/habit add Read")
+    await h.say(ann, "/done Read")
+    [photo] = await h.say(ann, "/stats")
+    assert photo["method"] == "sendPhoto" and "Your habits" in photo["caption"]
+    assert emu.files[photo["photo"]].startswith(b"\x89PNG")
+
+    big = Reply.text("y" * 2000)
+    big.image = emu.files[photo["photo"]]
+    big.button_row(Button("Today", Action("today")))
+    sent = await send_reply(tg.bot, deps, 4003, big)
+    assert [m.photo is not None for m in sent] == [True, False]
+    assert emu.sent[-2]["caption"] is None and buttons(emu.sent[-1])
+
+
+async def test_stale_tampered_and_long_buttons(h: Harness, emu: TelegramEmulator, deps: Deps):
+    ann = emu.user(5001, "Ann")
+    [added] = await h.say(ann, "/habit add Read")
+    for data in ("nosuchcommand|1", "t:forged", ""):
+        assert await h.press(ann, added, data) == []
+        assert emu.callback_answers[-1]["text"] == EXPIRED
+    [missing] = await h.press(ann, added, "done|#999")  # well-formed: the command answers
+    assert "no longer exists" in missing["text"]
+
+    long = Reply.text("pick").button_row(Button("Read", Action("done", "Read " + "x" * 80)))
+    markup = await keyboard(deps, long)
+    assert markup is not None
+    data = markup.inline_keyboard[0][0].callback_data or ""
+    assert data.startswith("t:") and len(data.encode()) <= 64
+    assert await command_text(deps, data) == "/done Read " + "x" * 80
+    async with deps.db.session() as session:
+        assert await session.scalar(select(func.count()).select_from(ActionToken)) == 1
+    short = await keyboard(deps, Reply.text("x").button_row(Button("Go", Action("done", "#1"))))
+    assert short is not None and short.inline_keyboard[0][0].callback_data == "done|#1"
+
+
+async def test_ignored_updates(h: Harness, emu: TelegramEmulator, deps: Deps):
+    ann = emu.user(6001, "Ann")
+    robot = {"id": 6002, "is_bot": True, "first_name": "Robo", "username": "robo_bot"}
+    channel = {"id": -1009999, "type": "channel", "title": "News"}
+    message = {
+        "message_id": 1,
+        "date": 1,
+        "chat": {"id": 6001, "type": "private", "first_name": "Ann"},
+        "from": ann,
+    }
+    updates = [
+        {"update_id": 901, "edited_message": {**message, "text": "/start", "edit_date": 2}},
+        {
+            "update_id": 902,
+            "message": {
+                **message,
+                "sticker": {
+                    "file_id": "s",
+                    "file_unique_id": "s",
+                    "type": "regular",
+                    "width": 1,
+                    "height": 1,
+                    "is_animated": False,
+                    "is_video": False,
+                },
+            },
+        },
+        {
+            "update_id": 903,
+            "channel_post": {"message_id": 2, "date": 1, "chat": channel, "text": "/start"},
+        },
+        {"update_id": 904, "message": {**message, "from": robot, "text": "/start"}},
+        {
+            "update_id": 905,
+            "message": {
+                "message_id": 3,
+                "date": 1,
+                "chat": GROUP,
+                "from": ann,
+                "new_chat_members": [ann],
+            },
+        },
+        {
+            "update_id": 906,
+            "message": {
+                "message_id": 4,
+                "date": 1,
+                "chat": GROUP,
+                "from": {"id": 1087968824, "is_bot": True, "first_name": "Group"},
+                "sender_chat": GROUP,
+                "text": "/start",
+            },
+        },
+    ]
+    for update in updates:
+        assert await h.feed(update) == []
+    async with deps.db.session() as session:
+        assert await session.scalar(select(func.count()).select_from(Account)) == 0
+    assert emu.sent == [] and h.invocations == []
+
+
+async def test_group_upgrade_keeps_its_data(h: Harness, emu: TelegramEmulator, deps: Deps):
+    boss = emu.user(7001, "Boss")
+    old = {"id": -4000001, "type": "group", "title": "Readers"}
+    new = {"id": -1004000001, "type": "supergroup", "title": "Readers"}
+    emu.set_member_status(old["id"], boss["id"], "creator")
+    await h.say(boss, "/challenge new Book Month days=30 habits=Read", old)
+    await h.feed(
+        {
+            "update_id": 950,
+            "message": {
+                "message_id": 9,
+                "date": 1,
+                "chat": old,
+                "from": boss,
+                "migrate_to_chat_id": new["id"],
+            },
+        }
+    )
+    await h.feed(
+        {
+            "update_id": 951,
+            "message": {
+                "message_id": 1,
+                "date": 1,
+                "chat": new,
+                "from": boss,
+                "migrate_from_chat_id": old["id"],
+            },
+        }
+    )
+    [listed] = await h.say(boss, "/challenge list", new)
+    assert "Book Month" in listed["text"]
+    async with deps.db.session() as session:
+        groups = list(await session.scalars(select(Group)))
+    assert [(g.external_id, g.announce_chat) for g in groups] == [(str(new["id"]),) * 2]
+
+
+async def test_bot_removed_from_group_marks_it_unreachable(h: Harness, emu, deps: Deps):
+    ann = emu.user(7101, "Ann")
+    emu.add_chat(GROUP)
+    await h.say(ann, "/start", GROUP)
+
+    def change(status: str, update_id: int) -> JsonDict:
+        me = emu.bot_user
+        return {
+            "update_id": update_id,
+            "my_chat_member": {
+                "chat": GROUP,
+                "from": ann,
+                "date": 1,
+                "old_chat_member": {"status": "member", "user": me},
+                "new_chat_member": {
+                    "status": status,
+                    "user": me,
+                    **({"until_date": 0} if status == "kicked" else {}),
+                },
+            },
+        }
+
+    async def unreachable() -> bool:
+        async with deps.db.session() as session:
+            return bool(await session.scalar(select(Group.unreachable)))
+
+    await h.feed(change("kicked", 960))
+    assert await unreachable() is True
+    await h.feed(change("member", 961))
+    assert await unreachable() is False
+
+
+async def test_errors_are_logged_with_a_reference_and_apologised_for(
+    h: Harness, emu: TelegramEmulator, caplog: pytest.LogCaptureFixture
+):
+    ann = emu.user(8001, "Ann")
+    emu.fail_next("sendMessage", 400, "Bad Request: can't parse entities: boom")
+    with caplog.at_level(logging.ERROR, logger="habitbot.telegram"):
+        [apology] = await h.say(ann, "/start")
+    assert apology["text"].startswith("Something went wrong (ref ")
+    ref = apology["text"].split("ref ")[1][:6]
+    assert any(ref in r.getMessage() and r.exc_info for r in caplog.records)
+    [fine] = await h.say(ann, "/start")  # and the bot keeps going
+    assert "Hi Ann" in fine["text"]
+
+
+async def test_notifier_classifies_failures(emu: TelegramEmulator, tg, deps: Deps):
+    emu.user(9001, "Ann")
+    notifier = tg.notifier
+    assert notifier.platform == "telegram"
+    reminder = Reply.text("⏰ Time for ", bold("Read")).button_row(
+        Button("✅ Done", Action("done", "#1"))
+    )
+    await notifier.send("9001", reminder)
+    assert emu.sent[-1]["text"] == "⏰ Time for Read" and buttons(emu.sent[-1])
+
+    emu.block(9001)
+    with pytest.raises(DeliveryError) as blocked:
+        await notifier.send("9001", reminder)
+    assert blocked.value.failure == "permanent" and "blocked" in blocked.value.reason
+    with pytest.raises(DeliveryError) as missing:
+        await notifier.send("424242", reminder)
+    assert missing.value.failure == "permanent" and "chat not found" in missing.value.reason
+    emu.unblock(9001)
+    emu.fail_next("sendMessage", 429, "Too Many Requests: retry after 5", retry_after=5)
+    with pytest.raises(DeliveryError) as limited:
+        await notifier.send("9001", reminder)
+    assert (limited.value.failure, limited.value.retry_after) == ("rate_limited", 5)
+    emu.fail_next("sendMessage", 502, "Bad Gateway")
+    with pytest.raises(DeliveryError) as flaky:
+        await notifier.send("9001", reminder)
+    assert flaky.value.failure == "transient"
+    emu.add_chat(GROUP)
+    emu.fail_next("sendMessage", 403, "Forbidden: bot was kicked from the supergroup chat")
+    with pytest.raises(DeliveryError) as kicked:
+        await notifier.send(str(GROUP["id"]), reminder)
+    assert kicked.value.failure == "permanent" and emu.token not in kicked.value.reason
+
+
+async def test_network_failure_is_transient(deps: Deps):
+    tg = TelegramBot(deps, "123456:TEST", "http://127.0.0.1:9")  # nothing listens there
+    try:
+        with pytest.raises(DeliveryError) as down:
+            await tg.notifier.send("1", Reply.text("hi"))
+        assert down.value.failure == "transient" and "123456:TEST" not in down.value.reason
+    finally:
+        await tg.close()
+
+
+async def test_command_menu_scopes(emu: TelegramEmulator, tg):
+    assert await publish(tg.bot)
+    private = [c["command"] for c in emu.commands["all_private_chats"]]
+    group = [c["command"] for c in emu.commands["all_group_chats"]]
+    admins = {c["command"]: c["description"] for c in emu.commands["all_chat_administrators"]}
+    assert {"start", "help", "habit", "done", "wallet", "challenge"} <= set(private)
+    assert "wallet" not in group and "habit" not in group and {"help", "join"} <= set(group)
+    assert set(group) <= set(admins) and "new" in admins["challenge"]
+    members = {c["command"]: c["description"] for c in emu.commands["all_group_chats"]}
+    assert "new" not in members["challenge"]
+    for scope in emu.commands.values():
+        assert all(1 <= len(c["description"]) <= 256 for c in scope)
+
+
+async def test_webhook_checks_the_secret(emu: TelegramEmulator, tg, h: Harness):
+    ann = emu.user(9101, "Ann")
+    update = emu.send_text(ann, "/start")
+    app = webhook_app(tg.dp, tg.bot, "/tg/hook", "s3cret")
+    async with TestClient(TestServer(app)) as client:
+        denied = await client.post("/tg/hook", json=update)
+        assert denied.status == 401
+        ok = await client.post(
+            "/tg/hook", json=update, headers={"X-Telegram-Bot-Api-Secret-Token": "s3cret"}
+        )
+        assert ok.status == 200
+        answer = await emu.wait_for(lambda r: r["chat_id"] == 9101, timeout=5)
+    assert "Hi Ann" in answer["text"]
+
+
+def test_command_for_us() -> None:
+    assert command_for_us("/help", BOT) == "/help"
+    assert command_for_us(f"/habit@{BOT.upper()} add Read", BOT) == "/habit add Read"
+    assert command_for_us("/help@OtherBot", BOT) is None
+    assert command_for_us("/start go", BOT) == "/start"
+    assert command_for_us("hello", BOT) is None
+    assert command_for_us("/done\nRead", BOT) == "/done\nRead"
+
+
+def test_token_is_redacted_from_logs() -> None:
+    token = "123456:SECRET-token"
+    record = logging.LogRecord(
+        "aiohttp",
+        logging.ERROR,
+        __file__,
+        1,
+        "POST %s failed",
+        (f"https://api/bot{token}/getMe",),
+        None,
+    )
+    try:
+        raise RuntimeError(f"boom at /bot{token}/getMe")
+    except RuntimeError:
+        import sys
+
+        record.exc_info = sys.exc_info()
+    assert RedactSecret(token).filter(record)
+    assert token not in record.getMessage() and token not in (record.exc_text or "")
+    assert "<redacted>" in record.getMessage()
+
+
+def test_services_default_to_the_real_executor(deps: Deps) -> None:
+    assert Services(deps).execute is execute
