@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import signal
 import sys
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any
 
 from bots.commands import Deps
 from bots.console.repl import Console
+from bots.notify import Notifier
 from core.clock import FakeClock, SystemClock
 from core.storage.db import Database
 from core.storage.migrate import revision, upgrade
@@ -60,4 +65,62 @@ async def run(settings: Settings) -> None:
         log.info("No TELEGRAM_BOT_TOKEN or DISCORD_BOT_TOKEN set: starting the console.")
         await console(settings)
         return
-    raise SystemExit("Platform adapters are not wired yet.")
+    db = await open_database(settings)
+    deps = Deps(db, SystemClock())
+    services: dict[str, Coroutine[Any, Any, None]] = {}  # name -> runs until cancelled
+    notifiers: dict[str, Notifier] = {}  # platform -> how the outbox reaches its chats
+    closers: list[Callable[[], Awaitable[None]]] = []
+    if settings.telegram_bot_token:
+        from bots.telegram.app import TelegramBot, hide_in_logs
+
+        token = settings.telegram_bot_token.get_secret_value()
+        secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
+        for value in (token, secret):
+            hide_in_logs(value or "")
+        logging.getLogger("aiogram.event").setLevel(logging.WARNING)  # a line per update
+        telegram = TelegramBot(deps, token, settings.telegram_api_base)
+        notifiers[telegram.notifier.platform] = telegram.notifier
+        closers.append(telegram.close)
+        if settings.webhook_url:
+            services["telegram"] = telegram.serve(
+                settings.webhook_url, secret, settings.webhook_host, settings.webhook_port
+            )
+        else:
+            services["telegram"] = telegram.poll()
+    # Discord: build its client here like Telegram above (services["discord"], notifiers).
+    # Scheduler: start it here as services["scheduler"], draining the outbox via `notifiers`.
+    try:
+        await serve_until_stopped(services)
+    finally:
+        for close in closers:
+            await close()
+        await db.dispose()
+
+
+async def serve_until_stopped(services: dict[str, Coroutine[Any, Any, None]]) -> None:
+    """Run the services side by side until SIGINT/SIGTERM, or until one of them fails."""
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    signals = (signal.SIGINT, signal.SIGTERM)
+    for sig in signals:
+        with contextlib.suppress(NotImplementedError):  # not on Windows
+            loop.add_signal_handler(sig, stop.set)
+    tasks = {asyncio.create_task(coro, name=name): name for name, coro in services.items()}
+    stopper = asyncio.create_task(stop.wait())
+    failed = False
+    try:
+        done, _ = await asyncio.wait([*tasks, stopper], return_when=asyncio.FIRST_COMPLETED)
+        for task in done:
+            if task is not stopper and not task.cancelled() and task.exception() is not None:
+                log.error("%s stopped", tasks[task], exc_info=task.exception())
+                failed = True
+    finally:
+        for task in [*tasks, stopper]:
+            task.cancel()
+        await asyncio.gather(*tasks, stopper, return_exceptions=True)
+        for sig in signals:
+            with contextlib.suppress(NotImplementedError):
+                loop.remove_signal_handler(sig)
+    log.info("Stopped.")
+    if failed:
+        raise SystemExit(1)
