@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Integer, delete, func, literal, select, union_all, update
@@ -19,9 +18,10 @@ from core.habits.strength import strength
 from core.rewards.ledger import COINS_PER_CHECKIN, COINS_TARGET_BONUS, pay, reverse
 from core.rewards.service import award_streak_badges
 from core.storage.db import insert_ignore
-from core.storage.models import CheckIn, FrozenDay, Habit, LedgerEntry, User
+from core.storage.models import CheckIn, FrozenDay, Habit, User
 
 MAX_HABITS = 50
+HISTORY = timedelta(days=400)  # a check-in reads this far back: past the 365-day badge
 
 
 async def list_habits(session: AsyncSession, user_id: int) -> list[Habit]:
@@ -148,6 +148,7 @@ async def check_in(
     measurable = habit.target is not None
     if amount is not None and not 0 < amount <= 1_000_000:
         raise InvalidInput("The amount must be a positive number.")
+    since = day - HISTORY  # enough for the current streak and every badge
     bare = amount is None  # "done" without an amount: for a measurable habit, the target
     if measurable and amount is None:
         amount = habit.target
@@ -180,56 +181,37 @@ async def check_in(
                 )
             ).one_or_none()
         if row is None:
-            dates, frozen = await _history(session, user.id, habit.id)
-            current = streak(schedule_of(habit), dates, day, habit.start_date, frozen)
+            dates, frozen = await _history(session, user.id, habit.id, since)
+            current = streak(schedule_of(habit), dates, day, max(habit.start_date, since), frozen)
             return CheckInResult(habit, False, None, 0, False, current, [])
         checkin_id, total = row
-        tag = await _payment_tag(session, user.id, checkin_id)
     else:
-        tag = _new_tag(checkin_id)
         coins += await pay(
-            session, user.id, "coin", COINS_PER_CHECKIN, "checkin", f"checkin:{tag}", now
+            session, user.id, "coin", COINS_PER_CHECKIN, "checkin", f"checkin:{checkin_id}", now
         )
     target_met = measurable and total is not None and total >= (habit.target or 0)
     if target_met:
         coins += await pay(
-            session, user.id, "coin", COINS_TARGET_BONUS, "target", f"target:{tag}", now
+            session, user.id, "coin", COINS_TARGET_BONUS, "target", f"target:{checkin_id}", now
         )
-    dates, frozen = await _history(session, user.id, habit.id)
-    current = streak(schedule_of(habit), dates, day, habit.start_date, frozen)
+    dates, frozen = await _history(session, user.id, habit.id, since)
+    current = streak(schedule_of(habit), dates, day, max(habit.start_date, since), frozen)
     badges = await award_streak_badges(session, user.id, current.current, now)
     return CheckInResult(habit, True, total, coins, target_met, current, badges)
 
 
-def _new_tag(checkin_id: int) -> str:
-    # Ledger refs must never repeat, but SQLite reuses the ids of deleted check-ins (undo,
-    # a removed habit): a random part keeps "checkin:{id}:{random}" unique for good.
-    return f"{checkin_id}:{secrets.token_hex(6)}"
-
-
-async def _payment_tag(session: AsyncSession, user_id: int, checkin_id: int) -> str:
-    """The tag of this check-in's coin entry: the user's newest for this check-in id."""
-    ref = await session.scalar(
-        select(LedgerEntry.ref)
-        .where(
-            LedgerEntry.user_id == user_id,
-            LedgerEntry.currency == "coin",
-            LedgerEntry.ref.like(f"checkin:{checkin_id}:%"),
-        )
-        .order_by(LedgerEntry.id.desc())
-        .limit(1)
-    )
-    return ref.removeprefix("checkin:") if ref else _new_tag(checkin_id)
-
-
 async def _history(
-    session: AsyncSession, user_id: int, habit_id: int
+    session: AsyncSession, user_id: int, habit_id: int, since: date
 ) -> tuple[set[date], set[date]]:
-    """A habit's check-in dates and the user's frozen days, in one round trip."""
+    """A habit's check-in dates and the user's frozen days since `since`, in one round trip."""
     rows = await session.execute(
         union_all(
-            select(CheckIn.local_date, literal(0, Integer)).where(CheckIn.habit_id == habit_id),
-            select(FrozenDay.local_date, literal(1, Integer)).where(FrozenDay.user_id == user_id),
+            select(CheckIn.local_date, literal(0, Integer)).where(
+                CheckIn.habit_id == habit_id, CheckIn.local_date >= since
+            ),
+            select(FrozenDay.local_date, literal(1, Integer)).where(
+                FrozenDay.user_id == user_id, FrozenDay.local_date >= since
+            ),
         )
     )
     done: set[date] = set()
@@ -247,8 +229,7 @@ async def undo(session: AsyncSession, user: User, habit: Habit, day: date, now: 
     )
     if checkin_id is None:
         return False
-    tag = await _payment_tag(session, user.id, checkin_id)
-    await reverse(session, user.id, [f"checkin:{tag}", f"target:{tag}"], now)
+    await reverse(session, user.id, [f"checkin:{checkin_id}", f"target:{checkin_id}"], now)
     return True
 
 

@@ -89,7 +89,12 @@ async def award_badges(
 async def award_streak_badges(
     session: AsyncSession, user_id: int, streak: int, now: datetime
 ) -> list[str]:
-    return await award_badges(session, user_id, streak_badges(streak), now)
+    """A streak grows one period at a time, so only the milestone just reached can be new;
+    below and between milestones this costs no statement."""
+    reached = streak_badges(streak)
+    if not reached or reached[-1] != f"streak_{streak}":
+        return []
+    return await award_badges(session, user_id, reached, now)
 
 
 async def user_badges(session: AsyncSession, user_id: int) -> list[Badge]:

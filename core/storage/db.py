@@ -51,7 +51,8 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
-    return create_async_engine(url, pool_pre_ping=True, **kwargs)
+    # No pool_pre_ping: it costs a round trip per unit of work; recycle stale connections.
+    return create_async_engine(url, pool_recycle=1800, **kwargs)
 
 
 class Database:

@@ -60,8 +60,13 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
 
 
+# Ledger refs and outbox dedupe keys name row ids, so SQLite must never reuse a deleted id.
+NO_REUSE = {"sqlite_autoincrement": True}
+
+
 class User(Base):
     __tablename__ = "users"
+    __table_args__ = NO_REUSE
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     handle: Mapped[str | None] = mapped_column(String(40), unique=True)
@@ -89,7 +94,7 @@ class Account(Base):
     """A platform identity (telegram:42, discord:99, console:alice) of a core user."""
 
     __tablename__ = "accounts"
-    __table_args__ = (UniqueConstraint("platform", "external_id"),)
+    __table_args__ = (UniqueConstraint("platform", "external_id"), NO_REUSE)
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     platform: Mapped[str] = mapped_column(String(16))
@@ -105,7 +110,7 @@ class Account(Base):
 
 class Habit(Base):
     __tablename__ = "habits"
-    __table_args__ = (UniqueConstraint("user_id", "name_key"),)
+    __table_args__ = (UniqueConstraint("user_id", "name_key"), NO_REUSE)
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
@@ -123,7 +128,7 @@ class Habit(Base):
 
 class CheckIn(Base):
     __tablename__ = "checkins"
-    __table_args__ = (UniqueConstraint("habit_id", "local_date"),)
+    __table_args__ = (UniqueConstraint("habit_id", "local_date"), NO_REUSE)
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     habit_id: Mapped[int] = mapped_column(ForeignKey("habits.id", ondelete="CASCADE"))
@@ -136,7 +141,7 @@ class FrozenDay(Base):
     """A missed day covered by a streak freeze (for all of the user's day-based habits)."""
 
     __tablename__ = "frozen_days"
-    __table_args__ = (UniqueConstraint("user_id", "local_date"),)
+    __table_args__ = (UniqueConstraint("user_id", "local_date"), NO_REUSE)
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
@@ -150,7 +155,7 @@ class LedgerEntry(Base):
     """
 
     __tablename__ = "ledger"
-    __table_args__ = (Index("ix_ledger_user_currency", "user_id", "currency"),)
+    __table_args__ = (Index("ix_ledger_user_currency", "user_id", "currency"), NO_REUSE)
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
@@ -163,7 +168,7 @@ class LedgerEntry(Base):
 
 class Badge(Base):
     __tablename__ = "badges"
-    __table_args__ = (UniqueConstraint("user_id", "code"),)
+    __table_args__ = (UniqueConstraint("user_id", "code"), NO_REUSE)
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
@@ -175,7 +180,7 @@ class Group(Base):
     """A Telegram group, a Discord server or a console group."""
 
     __tablename__ = "groups"
-    __table_args__ = (UniqueConstraint("platform", "external_id"),)
+    __table_args__ = (UniqueConstraint("platform", "external_id"), NO_REUSE)
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     platform: Mapped[str] = mapped_column(String(16))
@@ -191,7 +196,7 @@ class Group(Base):
 
 class Membership(Base):
     __tablename__ = "memberships"
-    __table_args__ = (UniqueConstraint("group_id", "user_id"),)
+    __table_args__ = (UniqueConstraint("group_id", "user_id"), NO_REUSE)
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     group_id: Mapped[int] = mapped_column(ForeignKey("groups.id", ondelete="CASCADE"))
@@ -204,6 +209,7 @@ class Challenge(Base):
     __table_args__ = (
         Index("ix_challenges_status_starts_at", "status", "starts_at"),
         Index("ix_challenges_status_ends_at", "status", "ends_at"),
+        NO_REUSE,
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
@@ -229,7 +235,7 @@ class Challenge(Base):
 
 class ChallengeHabit(Base):
     __tablename__ = "challenge_habits"
-    __table_args__ = (UniqueConstraint("challenge_id", "name_key"),)
+    __table_args__ = (UniqueConstraint("challenge_id", "name_key"), NO_REUSE)
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     challenge_id: Mapped[int] = mapped_column(ForeignKey("challenges.id", ondelete="CASCADE"))
@@ -239,7 +245,7 @@ class ChallengeHabit(Base):
 
 class Participant(Base):
     __tablename__ = "participants"
-    __table_args__ = (UniqueConstraint("challenge_id", "user_id"),)
+    __table_args__ = (UniqueConstraint("challenge_id", "user_id"), NO_REUSE)
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     challenge_id: Mapped[int] = mapped_column(ForeignKey("challenges.id", ondelete="CASCADE"))
@@ -253,7 +259,7 @@ class Outbox(Base):
     """Messages the bot sends on its own initiative. The dedupe key makes enqueueing idempotent."""
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_pending", "platform", "status", "not_before"),)
+    __table_args__ = (Index("ix_outbox_pending", "platform", "status", "not_before"), NO_REUSE)
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     dedupe_key: Mapped[str] = mapped_column(String(160), unique=True)

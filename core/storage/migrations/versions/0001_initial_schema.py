@@ -41,6 +41,7 @@ def upgrade() -> None:
         sa.Column("created_at", core.storage.models.UtcDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_groups")),
         sa.UniqueConstraint("platform", "external_id", name=op.f("uq_groups_platform_external_id")),
+        sqlite_autoincrement=True,
     )
     with op.batch_alter_table("groups", schema=None) as batch_op:
         batch_op.create_index(
@@ -64,6 +65,7 @@ def upgrade() -> None:
         sa.Column("sent_at", core.storage.models.UtcDateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_outbox")),
         sa.UniqueConstraint("dedupe_key", name=op.f("uq_outbox_dedupe_key")),
+        sqlite_autoincrement=True,
     )
     with op.batch_alter_table("outbox", schema=None) as batch_op:
         batch_op.create_index(
@@ -89,6 +91,7 @@ def upgrade() -> None:
         sa.Column("created_at", core.storage.models.UtcDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_users")),
         sa.UniqueConstraint("handle", name=op.f("uq_users_handle")),
+        sqlite_autoincrement=True,
     )
     with op.batch_alter_table("users", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_users_next_nudge_at"), ["next_nudge_at"], unique=False)
@@ -109,6 +112,7 @@ def upgrade() -> None:
         sa.UniqueConstraint(
             "platform", "external_id", name=op.f("uq_accounts_platform_external_id")
         ),
+        sqlite_autoincrement=True,
     )
     with op.batch_alter_table("accounts", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_accounts_user_id"), ["user_id"], unique=False)
@@ -124,6 +128,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_badges")),
         sa.UniqueConstraint("user_id", "code", name=op.f("uq_badges_user_id_code")),
+        sqlite_autoincrement=True,
     )
     op.create_table(
         "challenges",
@@ -157,6 +162,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_challenges")),
         sa.UniqueConstraint("invite_code", name=op.f("uq_challenges_invite_code")),
+        sqlite_autoincrement=True,
     )
     with op.batch_alter_table("challenges", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_challenges_group_id"), ["group_id"], unique=False)
@@ -177,6 +183,7 @@ def upgrade() -> None:
         sa.UniqueConstraint(
             "user_id", "local_date", name=op.f("uq_frozen_days_user_id_local_date")
         ),
+        sqlite_autoincrement=True,
     )
     op.create_table(
         "habits",
@@ -199,6 +206,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_habits")),
         sa.UniqueConstraint("user_id", "name_key", name=op.f("uq_habits_user_id_name_key")),
+        sqlite_autoincrement=True,
     )
     with op.batch_alter_table("habits", schema=None) as batch_op:
         batch_op.create_index(
@@ -219,6 +227,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_ledger")),
         sa.UniqueConstraint("ref", name=op.f("uq_ledger_ref")),
+        sqlite_autoincrement=True,
     )
     with op.batch_alter_table("ledger", schema=None) as batch_op:
         batch_op.create_index("ix_ledger_user_currency", ["user_id", "currency"], unique=False)
@@ -240,6 +249,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_memberships")),
         sa.UniqueConstraint("group_id", "user_id", name=op.f("uq_memberships_group_id_user_id")),
+        sqlite_autoincrement=True,
     )
     with op.batch_alter_table("memberships", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_memberships_user_id"), ["user_id"], unique=False)
@@ -262,6 +272,7 @@ def upgrade() -> None:
         sa.UniqueConstraint(
             "challenge_id", "name_key", name=op.f("uq_challenge_habits_challenge_id_name_key")
         ),
+        sqlite_autoincrement=True,
     )
     op.create_table(
         "checkins",
@@ -278,6 +289,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_checkins")),
         sa.UniqueConstraint("habit_id", "local_date", name=op.f("uq_checkins_habit_id_local_date")),
+        sqlite_autoincrement=True,
     )
     op.create_table(
         "participants",
@@ -305,6 +317,7 @@ def upgrade() -> None:
         sa.UniqueConstraint(
             "challenge_id", "user_id", name=op.f("uq_participants_challenge_id_user_id")
         ),
+        sqlite_autoincrement=True,
     )
     with op.batch_alter_table("participants", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_participants_user_id"), ["user_id"], unique=False)
