@@ -33,6 +33,9 @@ class Invocation:
     command: str | None = None  # or, from typed platforms (Discord), the command name ...
     values: dict[str, str] = field(default_factory=dict)  # ... and its options as strings
     is_admin: bool = False  # the adapter proved the caller administers this group
+    # Where the platform lets the bot write to this person privately even when the command
+    # came from a group (Discord DMs); Telegram needs the user to open a private chat first.
+    reach: str | None = None
 
 
 @dataclass

@@ -87,12 +87,17 @@ async def _run(deps: Deps, inv: Invocation, command: Command, raw: dict[str, str
     async with deps.db.session() as session:
         private_chat = inv.chat.id if inv.chat.kind == "private" else None
         user, account, created = await resolve_account(
-            session, inv.platform, inv.user_id, inv.user_name, private_chat, now
+            session, inv.platform, inv.user_id, inv.user_name, private_chat, now, reach=inv.reach
         )
         group = None
         if inv.chat.kind == "group":
             group = await enter_group(
-                session, inv.platform, inv.chat.id, inv.chat.title, user.id, now,
+                session,
+                inv.platform,
+                inv.chat.id,
+                inv.chat.title,
+                user.id,
+                now,
                 channel=inv.chat.channel,
             )
         ctx = Ctx(session, deps, inv, user, account, group, now, first_visit=created)

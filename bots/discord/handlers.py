@@ -85,6 +85,7 @@ def invocation(
         command=command,
         values=values or {},
         is_admin=is_admin,
+        reach=f"dm:{user.id}",  # Discord lets a bot DM anyone it shares a server with
     )
 
 

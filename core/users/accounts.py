@@ -23,6 +23,7 @@ async def resolve_account(
     name: str,
     private_chat: str | None,
     now: datetime,
+    reach: str | None = None,
 ) -> tuple[User, Account, bool]:
     """The user behind a platform account, created on first contact. Returns (user, account,
     created). A private chat makes the account reachable again (the user wrote to us)."""
@@ -37,6 +38,8 @@ async def resolve_account(
         account, user = row
         if private_chat and (account.private_chat != private_chat or account.unreachable):
             account.private_chat, account.unreachable = private_chat, False
+        elif reach and account.private_chat is None:
+            account.private_chat = reach  # learnt once; a failed delivery is not undone here
         if now - account.last_seen_at > _SEEN_EVERY:
             account.last_seen_at = now
         return user, account, False
@@ -51,7 +54,7 @@ async def resolve_account(
                 platform=platform,
                 external_id=external_id,
                 user_id=user.id,
-                private_chat=private_chat,
+                private_chat=private_chat or reach,
                 unreachable=False,
                 last_seen_at=now,
             ),
@@ -60,7 +63,7 @@ async def resolve_account(
     if inserted is None:  # the same person's first two messages raced; the other one won
         await session.delete(user)
         await session.flush()
-        return await resolve_account(session, platform, external_id, name, private_chat, now)
+        return await resolve_account(session, platform, external_id, name, private_chat, now, reach)
     account = await session.get_one(Account, inserted)
     return user, account, True
 

@@ -144,6 +144,15 @@ async def test_wallet_is_ephemeral_in_a_server_not_in_dms(
 
 
 # ---------------------------------------------------------------- servers
+async def test_a_member_seen_only_in_a_server_can_still_be_reminded_in_dms(
+    h: DiscordHarness, bob: Payload, deps: Deps
+) -> None:
+    await h.slash(bob, "habit add", {"name": "Walk", "remind": "07:00"}, guild_id=GUILD)
+    async with deps.db.session() as session:
+        account = await session.scalar(select(Account).where(Account.external_id == "43"))
+    assert account is not None and account.private_chat == "dm:43"
+
+
 async def test_admin_creates_a_challenge_member_joins_and_sees_the_board(
     h: DiscordHarness, alice: Payload, bob: Payload, deps: Deps
 ) -> None:
