@@ -53,10 +53,13 @@ class Scheduler:
         self.on_queued = on_queued
         self.max_step = max_step
         self._lock = asyncio.Lock()
+        self._closed = False
 
     async def tick(self, now: datetime | None = None) -> dict[str, object]:
         """Run every tick once. One failing tick is logged and does not stop the others."""
         async with self._lock:  # no overlap inside a process; across processes the DB copes
+            if self._closed:
+                return {}
             now = now or self.clock.now()
             results: dict[str, object] = {}
             for tick in self.ticks:
@@ -67,6 +70,12 @@ class Scheduler:
             if self.on_queued is not None:
                 self.on_queued()
             return results
+
+    async def close(self) -> None:
+        """Run no more ticks; wait for one in progress to finish its transaction."""
+        self._closed = True
+        async with self._lock:
+            pass
 
     async def next_due(self, after: datetime) -> tuple[datetime | None, bool]:
         """The earliest instant after `after` when a tick or a held-back outbox row has work,
@@ -158,6 +167,7 @@ async def serve(
         await asyncio.gather(*tasks) if tasks else await asyncio.Event().wait()
     finally:
         jobs.shutdown(wait=False)
+        await asyncio.shield(scheduler.close())
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
