@@ -88,7 +88,12 @@ async def run(settings: Settings) -> None:
         else:
             services["telegram"] = telegram.poll()
     # Discord: build its client here like Telegram above (services["discord"], notifiers).
-    # Scheduler: start it here as services["scheduler"], draining the outbox via `notifiers`.
+    from scheduler.runner import serve as serve_scheduler
+
+    # Ticks (reminders, nudges, challenges, digests) and one outbox dispatcher per platform.
+    services["scheduler"] = serve_scheduler(
+        db, deps.clock, notifiers.values(), tick_seconds=settings.tick_seconds
+    )
     try:
         await serve_until_stopped(services)
     finally:
