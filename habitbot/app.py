@@ -16,6 +16,7 @@ from bots.notify import Notifier
 from core.clock import FakeClock, SystemClock
 from core.storage.db import Database
 from core.storage.migrate import revision, upgrade
+from habitbot.redact import hide_in_logs
 from habitbot.settings import Settings
 
 log = logging.getLogger("habitbot")
@@ -65,18 +66,18 @@ async def run(settings: Settings) -> None:
         log.info("No TELEGRAM_BOT_TOKEN or DISCORD_BOT_TOKEN set: starting the console.")
         await console(settings)
         return
+    for secret_setting in settings.secrets():
+        hide_in_logs(secret_setting)
     db = await open_database(settings)
     deps = Deps(db, SystemClock())
     services: dict[str, Coroutine[Any, Any, None]] = {}  # name -> runs until cancelled
     notifiers: dict[str, Notifier] = {}  # platform -> how the outbox reaches its chats
     closers: list[Callable[[], Awaitable[None]]] = []
     if settings.telegram_bot_token:
-        from bots.telegram.app import TelegramBot, hide_in_logs
+        from bots.telegram.app import TelegramBot
 
         token = settings.telegram_bot_token.get_secret_value()
         secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
-        for value in (token, secret):
-            hide_in_logs(value or "")
         logging.getLogger("aiogram.event").setLevel(logging.WARNING)  # a line per update
         telegram = TelegramBot(deps, token, settings.telegram_api_base)
         notifiers[telegram.notifier.platform] = telegram.notifier
@@ -87,7 +88,17 @@ async def run(settings: Settings) -> None:
             )
         else:
             services["telegram"] = telegram.poll()
-    # Discord: build its client here like Telegram above (services["discord"], notifiers).
+    if settings.discord_bot_token:
+        from bots.discord.app import create_client, serve
+
+        discord_bot = create_client(
+            deps,
+            dev_guild=settings.discord_dev_guild,
+            shard_count=settings.discord_shard_count,
+            shard_ids=settings.discord_shard_ids,
+        )
+        notifiers[discord_bot.notifier.platform] = discord_bot.notifier
+        services["discord"] = serve(discord_bot, settings.discord_bot_token.get_secret_value())
     from scheduler.runner import serve as serve_scheduler
 
     # Ticks (reminders, nudges, challenges, digests) and one outbox dispatcher per platform.

@@ -34,6 +34,17 @@ class Settings(BaseSettings):
 
     tick_seconds: int = 30
 
+    def secrets(self) -> list[str]:
+        """Every configured secret's value, for log redaction."""
+        values = [
+            self.telegram_bot_token,
+            self.webhook_secret,
+            self.discord_bot_token,
+            self.secret_keys,
+            self.planner_api_key,
+        ]
+        return [v.get_secret_value() for v in values if v is not None and v.get_secret_value()]
+
     def db_url(self) -> str:
         if self.database_url:
             return self.database_url

@@ -59,6 +59,8 @@ async def enter_group(
         group, member = row
     if member is None:
         await join_group(session, group.id, user_id, now)
+    if group.unreachable:
+        group.unreachable = False  # someone used the bot there: it is back in the group
     if group.announce_chat is None and channel:
         group.announce_chat = channel  # the first channel used, until an admin picks one
     if title and group.title != title[:128]:

@@ -15,7 +15,7 @@ from bots.commands import Deps, Invocation, execute
 from bots.notify import DeliveryError
 from bots.reply import Action, Button, Reply, bold, code
 from bots.telegram.admins import AdminCache
-from bots.telegram.app import RedactSecret, TelegramBot
+from bots.telegram.app import TelegramBot
 from bots.telegram.callbacks import command_text, keyboard
 from bots.telegram.delivery import send_reply
 from bots.telegram.handlers import EXPIRED, Services, command_for_us
@@ -23,6 +23,7 @@ from bots.telegram.menu import publish
 from bots.telegram.render import TEXT_LIMIT, chunks
 from bots.telegram.webhook import webhook_app
 from core.storage.models import Account, ActionToken, Group, Membership
+from habitbot.redact import RedactSecret
 from tests.emulators.telegram_api import TelegramEmulator, parse_html
 
 JsonDict = dict[str, Any]
