@@ -361,7 +361,7 @@ def _board_reply(c: Challenge, board: Board, me: int, final: bool) -> Reply:
         reply.add(f"… you: #{board.me.rank} of {board.participants}, {pct(board.me.rate)}")
     reply.add(
         f"Together: {pct(board.collective)} of all scheduled tasks done "
-        f"({board.participants} people)"
+        f"({_people(board.participants)})"
     )
     reply.image = bar_chart_png([(r.name, r.rate) for r in board.rows], title=c.title)
     reply.image_name = "leaderboard.png"
@@ -391,7 +391,9 @@ def _board_notice(data: dict[str, Any], head: str) -> Reply:
     reply = Reply.text(head)
     for row in data.get("top", [])[:10]:
         reply.add(f"{row['rank']}. {row['name']} — {pct(row['rate'])} · 🔥{row['streak']}")
-    reply.add(f"Together: {pct(data.get('collective', 0))} ({data.get('participants', 0)} people)")
+    reply.add(
+        f"Together: {pct(data.get('collective', 0))} ({_people(data.get('participants', 0))})"
+    )
     return reply
 
 
@@ -413,7 +415,14 @@ def _last_day_notice(data: dict[str, Any]) -> Reply:
 @renders("challenge_final")
 def _final_notice(data: dict[str, Any]) -> Reply:
     reply = _board_notice(data, f"🏆 {data['title']} has ended. Final board:")
-    return reply.add(f"{data.get('finishers', 0)} finished (80%+ of their tasks). Well done!")
+    finishers = data.get("finishers", 0)
+    if not finishers:
+        return reply.add("Nobody reached 80% of their tasks this time. Next one!")
+    return reply.add(f"{_people(finishers)} finished (80%+ of their tasks). Well done!")
+
+
+def _people(n: int) -> str:
+    return "1 person" if n == 1 else f"{n} people"
 
 
 @renders("group_digest")
@@ -428,6 +437,9 @@ def _digest_notice(data: dict[str, Any]) -> Reply:
         reply.add("Nobody has checked in yet today. There's still time!")
     for board in data.get("challenges", []):
         top = ", ".join(f"{r['rank']}. {r['name']} {pct(r['rate'])}" for r in board["top"][:3])
-        reply.add(bold(board["title"]), f": together {pct(board['collective'])}",
-                  f" — {top}" if top else "")
+        reply.add(
+            bold(board["title"]),
+            f": together {pct(board['collective'])}",
+            f" — {top}" if top else "",
+        )
     return reply
