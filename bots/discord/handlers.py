@@ -27,8 +27,9 @@ from zoneinfo import available_timezones
 import discord
 from discord import app_commands
 
+from bots.actions import pressed
 from bots.commands import Chat, Deps, Invocation, execute
-from bots.discord.render import Rendered, action_text, render
+from bots.discord.render import Rendered, render
 from bots.reply import Reply
 from core.challenges.service import challenge_suggestions
 from core.habits.names import name_key
@@ -105,7 +106,7 @@ async def on_button(interaction: discord.Interaction[Any], data: str) -> None:
     deps = _client(interaction).deps
 
     async def run() -> Reply:
-        text = await action_text(deps, data)
+        text = await pressed(deps, data)
         if text is None:
             return Reply.text(EXPIRED, error=True)
         return await execute(deps, invocation(interaction, text=text))

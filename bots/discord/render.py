@@ -16,9 +16,9 @@ from typing import Any
 
 import discord
 
+from bots.actions import button_data
 from bots.commands import Deps
-from bots.reply import Action, Button, Line, Reply, Span
-from core.actions import load_action, store_action
+from bots.reply import Button, Line, Reply, Span
 
 log = logging.getLogger("habitbot.discord")
 
@@ -29,7 +29,6 @@ MAX_ROWS = 5  # action rows per message
 MAX_ROW = 5  # buttons per row
 ALT_LIMIT = 1024  # attachment description (alt text)
 PREFIX = "hb:"
-TOKEN = "t:"  # "hb:t:<token>": an action too long for a custom_id, kept in core/actions
 NO_MENTIONS = discord.AllowedMentions.none()
 _MARKS = {"bold": "**", "italic": "*", "code": "`"}
 
@@ -168,19 +167,14 @@ async def view_for(deps: Deps, reply: Reply) -> discord.ui.View | None:
     rows = _layout(reply.buttons)
     if not rows:
         return None
-    long = sorted({b.action.encode() for row in rows for b in row if not _fits(b.action.encode())})
-    tokens: dict[str, str] = {}
-    if long:
-        now = deps.clock.now()
-        async with deps.db.session() as session:
-            for data in long:
-                tokens[data] = TOKEN + await store_action(session, data, now)
+    carried = await button_data(
+        deps, (b.action for row in rows for b in row), lambda d: len(PREFIX + d) <= CUSTOM_ID_LIMIT
+    )
     view = discord.ui.View(timeout=None)
     seen: set[str] = set()
     for number, row in enumerate(rows):
         for button in row:
-            data = button.action.encode()
-            data = tokens.get(data, data)
+            data = carried[button.action.encode()]
             if data in seen:  # custom_ids must be unique within a message
                 continue
             seen.add(data)
@@ -188,27 +182,6 @@ async def view_for(deps: Deps, reply: Reply) -> discord.ui.View | None:
             item.item.row = number
             view.add_item(item)
     return view
-
-
-def _fits(data: str) -> bool:
-    return len(PREFIX) + len(data) <= CUSTOM_ID_LIMIT and not data.startswith(TOKEN)
-
-
-async def action_text(deps: Deps, data: str) -> str | None:
-    """The command a pressed button runs ("/done #12"), or None when the data is unknown,
-    purged or tampered with (the user is told the button expired)."""
-    from bots.commands import REGISTRY
-
-    if data.startswith(TOKEN):
-        async with deps.db.session() as session:
-            stored = await load_action(session, data[len(TOKEN) :])
-        if stored is None:
-            return None
-        data = stored
-    action = Action.decode(data)
-    if REGISTRY.get(action.command) is None and action.command not in REGISTRY.text_names():
-        return None
-    return f"/{action.command} {action.args}".strip()
 
 
 # ------------------------------------------------------------------ whole messages

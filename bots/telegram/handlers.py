@@ -16,10 +16,10 @@ from aiogram.types import CallbackQuery, ChatMemberUpdated, ErrorEvent, Message
 from aiogram.types import Chat as TgChat
 from aiogram.types import User as TgUser
 
+from bots.actions import pressed
 from bots.commands import Chat, Deps, Invocation, execute
 from bots.reply import Reply, code
 from bots.telegram.admins import AdminCache
-from bots.telegram.callbacks import command_text
 from bots.telegram.delivery import send_reply
 from core.groups.service import move_group, set_group_reachable
 
@@ -119,7 +119,7 @@ def build_router() -> Router:
     @router.callback_query()
     async def on_button(query: CallbackQuery, bot: Bot, services: Services) -> None:
         message = query.message
-        text = await command_text(services.deps, query.data) if message is not None else None
+        text = await pressed(services.deps, query.data) if message is not None else None
         if message is None or text is None or query.from_user.is_bot:
             await query.answer(EXPIRED)
             return

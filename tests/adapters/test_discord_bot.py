@@ -10,11 +10,12 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from bots.actions import pressed
 from bots.commands import Deps
 from bots.discord.app import HabitbotDiscord, ShardedHabitbotDiscord, create_client, intents
 from bots.discord.handlers import EXPIRED, PRIVATE_NOTE
 from bots.discord.notifier import DiscordNotifier
-from bots.discord.render import TEXT_LIMIT, action_text, view_for
+from bots.discord.render import TEXT_LIMIT, view_for
 from bots.notify import DeliveryError
 from bots.reply import Action, Button, Reply, bold
 from core.storage.models import Account, CheckIn, Group
@@ -237,7 +238,7 @@ async def test_long_action_is_stored_behind_a_token(h: DiscordHarness, deps: Dep
     assert view is not None
     [custom_id] = [item.custom_id for item in view.children]  # type: ignore[attr-defined]
     assert custom_id.startswith("hb:t:") and len(custom_id) <= 100
-    assert await action_text(deps, custom_id[3:]) == f"/help {long.args}"
+    assert await pressed(deps, custom_id[3:]) == f"/help {long.args}"
 
 
 # ---------------------------------------------------------------- autocomplete, limits

@@ -11,12 +11,13 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import func, select
 
+from bots.actions import pressed
 from bots.commands import Deps, Invocation, execute
 from bots.notify import DeliveryError
 from bots.reply import Action, Button, Reply, bold, code
 from bots.telegram.admins import AdminCache
 from bots.telegram.app import TelegramBot
-from bots.telegram.callbacks import command_text, keyboard
+from bots.telegram.callbacks import keyboard
 from bots.telegram.delivery import send_reply
 from bots.telegram.handlers import EXPIRED, Services, command_for_us
 from bots.telegram.menu import publish
@@ -247,7 +248,7 @@ async def test_stale_tampered_and_long_buttons(h: Harness, emu: TelegramEmulator
     assert markup is not None
     data = markup.inline_keyboard[0][0].callback_data or ""
     assert data.startswith("t:") and len(data.encode()) <= 64
-    assert await command_text(deps, data) == "/done Read " + "x" * 80
+    assert await pressed(deps, data) == "/done Read " + "x" * 80
     async with deps.db.session() as session:
         assert await session.scalar(select(func.count()).select_from(ActionToken)) == 1
     short = await keyboard(deps, Reply.text("x").button_row(Button("Go", Action("done", "#1"))))
