@@ -13,9 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import sys
-import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -23,15 +21,16 @@ from pathlib import Path
 from aiogram import Bot
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import func, insert, select
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.emulators
+
+from _scratch import database_name, scratch_database
 
 from bots.commands import Deps
 from bots.telegram.notifier import TelegramNotifier
 from core.clock import FakeClock
 from core.storage.db import Database
-from core.storage.migrate import upgrade
 from core.storage.models import Account, Habit, Outbox, User
 from scheduler.dispatcher import Dispatcher
 from scheduler.limits import TELEGRAM
@@ -74,15 +73,8 @@ async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--messages", type=int, default=3000)
     args = parser.parse_args()
-    url = os.environ.get("TEST_DATABASE_URL")
-    name = "PostgreSQL" if url else "SQLite"
-    with tempfile.TemporaryDirectory() as tmp:
-        db = Database(url or f"sqlite+aiosqlite:///{tmp}/bench.sqlite3")
-        if url:
-            async with db.engine.begin() as conn:
-                await conn.execute(text("DROP SCHEMA public CASCADE"))
-                await conn.execute(text("CREATE SCHEMA public"))
-        await upgrade(db.engine)
+    name = database_name()
+    async with scratch_database() as db:
         await build(db, args.messages)
         clock = WallClock()
         queued = await reminders(db, clock.now())
@@ -104,7 +96,6 @@ async def main() -> None:
         async with db.session() as s:
             status = dict((await s.execute(
                 select(Outbox.status, func.count()).group_by(Outbox.status))).all())
-        await db.dispose()
 
     chats = {FIRST_CHAT + i for i in range(1, args.messages + 1)}
     per_chat = {c: len(emulator.received.get(c, [])) for c in chats}

@@ -9,18 +9,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import statistics
-import tempfile
 import time
 from datetime import UTC, date, datetime, timedelta
 
+from _scratch import database_name, scratch_database
 from sqlalchemy import insert, text
 
 from bots.commands import Chat, Deps, Invocation, execute
 from core.clock import FakeClock
 from core.storage.db import Database
-from core.storage.migrate import upgrade
 from core.storage.models import (
     Account,
     Challenge,
@@ -140,14 +138,7 @@ async def main() -> None:
     parser.add_argument("--participants", type=int, default=10_000)
     parser.add_argument("--runs", type=int, default=7)
     args = parser.parse_args()
-    url = os.environ.get("TEST_DATABASE_URL")
-    with tempfile.TemporaryDirectory() as tmp:
-        db = Database(url or f"sqlite+aiosqlite:///{tmp}/bench.sqlite3")
-        if url:  # a scratch schema: the benchmark owns this database
-            async with db.engine.begin() as conn:
-                await conn.execute(text("DROP SCHEMA public CASCADE"))
-                await conn.execute(text("CREATE SCHEMA public"))
-        await upgrade(db.engine)
+    async with scratch_database() as db:
         t0 = time.perf_counter()
         await build(db, args.participants)
         built = time.perf_counter() - t0
@@ -163,8 +154,7 @@ async def main() -> None:
             t = time.perf_counter()
             await execute(deps, inv)
             times.append(time.perf_counter() - t)
-        await db.dispose()
-    name = "PostgreSQL" if url else "SQLite"
+    name = database_name()
     print(
         f"leaderboard {name}: {args.participants} participants x {DAYS} days x 2 habits "
         f"(built in {built:.1f} s)"

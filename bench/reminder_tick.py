@@ -12,18 +12,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import random
 import resource
-import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from _scratch import database_name, scratch_database
 from sqlalchemy import func, insert, select, text
 
 from core.storage.db import Database
-from core.storage.migrate import upgrade
 from core.storage.models import Account, Habit, Outbox, User
 from scheduler.ticks import reminders
 
@@ -103,15 +101,8 @@ async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--habits", type=int, default=100_000)
     args = parser.parse_args()
-    url = os.environ.get("TEST_DATABASE_URL")
-    name = "PostgreSQL" if url else "SQLite"
-    with tempfile.TemporaryDirectory() as tmp:
-        db = Database(url or f"sqlite+aiosqlite:///{tmp}/bench.sqlite3")
-        if url:
-            async with db.engine.begin() as conn:
-                await conn.execute(text("DROP SCHEMA public CASCADE"))
-                await conn.execute(text("CREATE SCHEMA public"))
-        await upgrade(db.engine)
+    name = database_name()
+    async with scratch_database() as db:
         t0 = time.perf_counter()
         await build(db, args.habits)
         built, rss_built = time.perf_counter() - t0, peak_mb()
@@ -127,7 +118,6 @@ async def main() -> None:
             total = await session.scalar(select(func.count()).select_from(Outbox))
         print(f"reminder_tick {name}: outbox rows {total}; peak RSS {peak_mb():.0f} MB "
               f"(after seeding {rss_built:.0f} MB)")
-        await db.dispose()
 
 
 if __name__ == "__main__":

@@ -17,10 +17,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import itertools
-import os
 import statistics
 import sys
-import tempfile
 import time
 from collections import Counter
 from collections.abc import AsyncGenerator, Awaitable, Callable
@@ -30,6 +28,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from _scratch import database_name, scratch_database
 from aiogram import Bot, Dispatcher, Router
 from aiogram.client.session.base import BaseSession
 from aiogram.methods import GetMe, SendMessage, TelegramMethod
@@ -40,7 +39,6 @@ from bots.commands import Deps
 from bots.telegram.app import TelegramBot
 from core.clock import FakeClock
 from core.storage.db import Database
-from core.storage.migrate import upgrade
 from core.storage.models import Account, Habit
 from core.storage.models import User as UserRow
 
@@ -189,16 +187,9 @@ async def main() -> None:
     parser.add_argument("--users", type=int, default=500)
     parser.add_argument("--per-user", type=int, default=10)
     args = parser.parse_args()
-    url = os.environ.get("TEST_DATABASE_URL")
     n_users, per_user = args.users, args.per_user
     total = n_users * per_user
-    with tempfile.TemporaryDirectory() as tmp:
-        db = Database(url or f"sqlite+aiosqlite:///{tmp}/bench.sqlite3")
-        if url:
-            async with db.engine.begin() as conn:
-                await conn.execute(text("DROP SCHEMA public CASCADE"))
-                await conn.execute(text("CREATE SCHEMA public"))
-        await upgrade(db.engine)
+    async with scratch_database() as db:
         # Warm-up users are not timed. Each user checks every habit in once a day: today one
         # update at a time, tomorrow (the clock moves) in concurrent batches.
         warm_users = 20
@@ -255,9 +246,8 @@ async def main() -> None:
         await measure(feed_echo, warm)
         echo_spent, echo_cpu, echo_times = await measure(feed_echo, checkins)
         echo_batched = await measure_batches(feed_echo, checkins)
-        await db.dispose()
 
-    name = "PostgreSQL" if url else "SQLite (embedded)"
+    name = database_name()
     rate, echo_rate = total / spent, total / echo_spent
     print(f"updates bench: {total} /done from {n_users} users, database {name}")
     print(
