@@ -6,8 +6,20 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Integer, delete, func, literal, select, union_all, update
+from sqlalchemy import (
+    CompoundSelect,
+    Integer,
+    Select,
+    bindparam,
+    delete,
+    func,
+    literal,
+    select,
+    union_all,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.dml import ReturningInsert
 
 from core.errors import Conflict, InvalidInput
 from core.habits.names import clean_name, match, name_key
@@ -17,7 +29,7 @@ from core.habits.streaks import Streak, completion_rate, streak
 from core.habits.strength import strength
 from core.rewards.ledger import COINS_PER_CHECKIN, COINS_TARGET_BONUS, pay, reverse
 from core.rewards.service import award_streak_badges
-from core.storage.db import insert_ignore
+from core.storage.db import attach, insert_ignore, insert_ignore_into, params, prepared
 from core.storage.models import CheckIn, FrozenDay, Habit, User
 
 MAX_HABITS = 50
@@ -31,7 +43,16 @@ async def list_habits(session: AsyncSession, user_id: int) -> list[Habit]:
 
 
 async def find_habit(session: AsyncSession, user_id: int, query: str) -> Habit:
-    return match(await list_habits(session, user_id), query)
+    """Matched on plain rows; only the habit found becomes an ORM object (a check-in's hot
+    path: an ORM query of every habit cost more than the check-in itself)."""
+    rows = (await session.execute(prepared(session, _habits_of), {"user_id": user_id})).all()
+    found = match(rows, query)
+    return attach(session, Habit, found._mapping)
+
+
+def _habits_of(_dialect: str) -> Select[Any]:
+    habits = Habit.__table__
+    return select(habits).where(habits.c.user_id == bindparam("user_id")).order_by(habits.c.id)
 
 
 def schedule_of(habit: Habit) -> Schedule:
@@ -153,11 +174,8 @@ async def check_in(
     if measurable and amount is None:
         amount = habit.target
     checkin_id = await session.scalar(
-        insert_ignore(
-            session,
-            CheckIn,
-            dict(habit_id=habit.id, local_date=day, amount=amount, created_at=now),
-        ).returning(CheckIn.id)
+        prepared(session, _insert_checkin),
+        dict(habit_id=habit.id, local_date=day, amount=amount, created_at=now),
     )
     coins = 0
     total = amount
@@ -200,25 +218,41 @@ async def check_in(
     return CheckInResult(habit, True, total, coins, target_met, current, badges)
 
 
+def _insert_checkin(dialect: str) -> ReturningInsert[tuple[int]]:
+    checkins = CheckIn.__table__
+    return (
+        insert_ignore_into(dialect, checkins)
+        .values(**params(checkins, "habit_id", "local_date", "amount", "created_at"))
+        .returning(checkins.c.id)
+    )
+
+
 async def _history(
     session: AsyncSession, user_id: int, habit_id: int, since: date
 ) -> tuple[set[date], set[date]]:
     """A habit's check-in dates and the user's frozen days since `since`, in one round trip."""
     rows = await session.execute(
-        union_all(
-            select(CheckIn.local_date, literal(0, Integer)).where(
-                CheckIn.habit_id == habit_id, CheckIn.local_date >= since
-            ),
-            select(FrozenDay.local_date, literal(1, Integer)).where(
-                FrozenDay.user_id == user_id, FrozenDay.local_date >= since
-            ),
-        )
+        prepared(session, _history_query),
+        {"habit_id": habit_id, "user_id": user_id, "since": since},
     )
     done: set[date] = set()
     frozen: set[date] = set()
     for day, is_frozen in rows:
         (frozen if is_frozen else done).add(day)
     return done, frozen
+
+
+def _history_query(_dialect: str) -> CompoundSelect[Any]:
+    checkins, frozen_days = CheckIn.__table__, FrozenDay.__table__
+    since = bindparam("since", type_=checkins.c.local_date.type)
+    return union_all(
+        select(checkins.c.local_date, literal(0, Integer)).where(
+            checkins.c.habit_id == bindparam("habit_id"), checkins.c.local_date >= since
+        ),
+        select(frozen_days.c.local_date, literal(1, Integer)).where(
+            frozen_days.c.user_id == bindparam("user_id"), frozen_days.c.local_date >= since
+        ),
+    )
 
 
 async def undo(session: AsyncSession, user: User, habit: Habit, day: date, now: datetime) -> bool:

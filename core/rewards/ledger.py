@@ -10,8 +10,9 @@ from datetime import datetime
 
 from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.dml import ReturningInsert
 
-from core.storage.db import insert_ignore
+from core.storage.db import insert_ignore, insert_ignore_into, params, prepared
 from core.storage.models import LedgerEntry
 
 COINS_PER_CHECKIN = 10
@@ -40,20 +41,28 @@ async def pay(
 ) -> int:
     """Add an entry; returns `amount`, or 0 when this ref was already booked."""
     booked = await session.scalar(
-        insert_ignore(
-            session,
-            LedgerEntry,
-            dict(
-                user_id=user_id,
-                currency=currency,
-                amount=amount,
-                reason=reason,
-                ref=ref,
-                created_at=now,
-            ),
-        ).returning(LedgerEntry.id)
+        prepared(session, _insert_entry),
+        dict(
+            user_id=user_id,
+            currency=currency,
+            amount=amount,
+            reason=reason,
+            ref=ref,
+            created_at=now,
+        ),
     )
     return amount if booked is not None else 0
+
+
+def _insert_entry(dialect: str) -> ReturningInsert[tuple[int]]:
+    """Prepared once: every check-in pays through here."""
+    ledger = LedgerEntry.__table__
+    columns = ("user_id", "currency", "amount", "reason", "ref", "created_at")
+    return (
+        insert_ignore_into(dialect, ledger)
+        .values(**params(ledger, *columns))
+        .returning(ledger.c.id)
+    )
 
 
 async def reverse(session: AsyncSession, user_id: int, refs: list[str], now: datetime) -> None:

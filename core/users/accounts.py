@@ -5,11 +5,12 @@ from __future__ import annotations
 import re
 import secrets
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.storage.db import insert_ignore
+from core.storage.db import attach, insert_ignore, prepared
 from core.storage.models import Account, User
 
 # last_seen is bookkeeping: refreshing it at most this often saves a write on hot paths.
@@ -29,13 +30,14 @@ async def resolve_account(
     created). A private chat makes the account reachable again (the user wrote to us)."""
     row = (
         await session.execute(
-            select(Account, User)
-            .join(User, User.id == Account.user_id)
-            .where(Account.platform == platform, Account.external_id == external_id)
+            prepared(session, _account_and_user),
+            {"platform": platform, "external_id": external_id},
         )
     ).first()
     if row is not None:
-        account, user = row
+        values = row._mapping
+        account = attach(session, Account, {c: values[f"a_{c}"] for c in _ACCOUNT_COLUMNS})
+        user = attach(session, User, {c: values[f"u_{c}"] for c in _USER_COLUMNS})
         if private_chat and (account.private_chat != private_chat or account.unreachable):
             account.private_chat, account.unreachable = private_chat, False
         elif reach and account.private_chat is None:
@@ -66,6 +68,27 @@ async def resolve_account(
         return await resolve_account(session, platform, external_id, name, private_chat, now, reach)
     account = await session.get_one(Account, inserted)
     return user, account, True
+
+
+_ACCOUNT_COLUMNS = tuple(Account.__table__.c.keys())
+_USER_COLUMNS = tuple(User.__table__.c.keys())
+
+
+def _account_and_user(_dialect: str) -> Select[Any]:
+    """Every command starts here, so it is one prepared Core statement; its rows become the
+    session's ORM objects without an ORM query (commands change the user through them)."""
+    accounts, users = Account.__table__, User.__table__
+    return (
+        select(
+            *(accounts.c[c].label(f"a_{c}") for c in _ACCOUNT_COLUMNS),
+            *(users.c[c].label(f"u_{c}") for c in _USER_COLUMNS),
+        )
+        .join(users, users.c.id == accounts.c.user_id)
+        .where(
+            accounts.c.platform == bindparam("platform"),
+            accounts.c.external_id == bindparam("external_id"),
+        )
+    )
 
 
 async def _new_user(session: AsyncSession, name: str, now: datetime) -> User:
