@@ -10,7 +10,6 @@ A tick that runs twice, overlaps another or restarts halfway therefore enqueues 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -27,6 +26,7 @@ from core.habits.schedule import DAILY, Schedule, parse_schedule
 from core.habits.service import schedule_of
 from core.habits.streaks import streak
 from core.storage.models import Account, CheckIn, FrozenDay, Habit, Outbox, User
+from core.users.accounts import private_addresses
 from core.users.settings import in_quiet_hours
 
 # After downtime, a reminder more than this late is skipped rather than sent in a burst.
@@ -74,26 +74,6 @@ def next_nudge_at(tz: str, after: datetime) -> datetime:
         if due > after:
             return due
         day += timedelta(days=1)
-
-
-async def private_addresses(session: AsyncSession, user_ids: Iterable[int]) -> dict[int, Account]:
-    """The batch form of core.users.accounts.private_address: per user, the most recently seen
-    reachable account with a private chat (one query for the whole batch)."""
-    ids = sorted(set(user_ids))
-    if not ids:
-        return {}
-    best: dict[int, Account] = {}
-    for account in await session.scalars(
-        select(Account).where(
-            Account.user_id.in_(ids),
-            Account.private_chat.is_not(None),
-            Account.unreachable.is_(False),
-        )
-    ):
-        current = best.get(account.user_id)
-        if current is None or account.last_seen_at > current.last_seen_at:
-            best[account.user_id] = account
-    return best
 
 
 def _slot(remind_at: str | None, day: date, zone: ZoneInfo, due: datetime) -> str | None:
@@ -385,11 +365,13 @@ async def obsolete_reminders(
     out: dict[int, str] = {}
     habit_ids = {int(d["habit_id"]) for _, d in items}
     habits = {
-        h.id: h
-        for h in await session.scalars(select(Habit).where(Habit.id.in_(sorted(habit_ids))))
+        h.id: h for h in await session.scalars(select(Habit).where(Habit.id.in_(sorted(habit_ids))))
     }
-    pairs = [(habits[int(d["habit_id"])], date.fromisoformat(d["date"]))
-             for _, d in items if int(d["habit_id"]) in habits]
+    pairs = [
+        (habits[int(d["habit_id"])], date.fromisoformat(d["date"]))
+        for _, d in items
+        if int(d["habit_id"]) in habits
+    ]
     done = await _done_on(session, pairs)
     for outbox_id, data in items:
         habit_id = int(data["habit_id"])

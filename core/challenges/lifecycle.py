@@ -16,7 +16,7 @@ from core.outbox import enqueue
 from core.rewards.ledger import COINS_CHALLENGE_FINISHED, COINS_CHALLENGE_WON, pay
 from core.rewards.service import award_badges
 from core.storage.models import Challenge, Group, Outbox, Participant
-from core.users.accounts import private_address
+from core.users.accounts import private_addresses
 
 FINISHER_RATE = 0.8  # completing 80% of the scheduled tasks counts as finishing
 
@@ -61,13 +61,12 @@ async def _announce(
     user_ids = await session.scalars(
         select(Participant.user_id).where(Participant.challenge_id == challenge.id)
     )
-    for user_id in user_ids:
-        account = await private_address(session, user_id)
-        if account is not None:
+    for user_id, account in (await private_addresses(session, user_ids)).items():
+        if account.private_chat:
             await enqueue(
                 session,
                 platform=account.platform,
-                chat=account.private_chat or "",
+                chat=account.private_chat,
                 kind=kind,
                 data=data,
                 dedupe_key=f"{kind}:{challenge.id}:{user_id}",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -106,15 +107,21 @@ async def _new_user(session: AsyncSession, name: str, now: datetime) -> User:
     raise RuntimeError("no free handle")  # three taken in a row, one of them random: a bug
 
 
-async def private_address(session: AsyncSession, user_id: int) -> Account | None:
-    """The account to write to privately: the most recently used reachable one."""
-    return await session.scalar(
-        select(Account)
-        .where(
-            Account.user_id == user_id,
+async def private_addresses(session: AsyncSession, user_ids: Iterable[int]) -> dict[int, Account]:
+    """Where to write to each user privately: their most recently seen reachable account with
+    a private chat. One query for the whole batch."""
+    ids = sorted(set(user_ids))
+    if not ids:
+        return {}
+    best: dict[int, Account] = {}
+    for account in await session.scalars(
+        select(Account).where(
+            Account.user_id.in_(ids),
             Account.private_chat.is_not(None),
             Account.unreachable.is_(False),
         )
-        .order_by(Account.last_seen_at.desc())
-        .limit(1)
-    )
+    ):
+        current = best.get(account.user_id)
+        if current is None or account.last_seen_at > current.last_seen_at:
+            best[account.user_id] = account
+    return best

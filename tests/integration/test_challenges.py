@@ -210,3 +210,15 @@ async def test_group_digest_goes_out_once_at_the_digest_time(say, clock, deps):
     assert len(rows) == 1
     text = render("group_digest", rows[0].data).plain()
     assert "1 checked in: Ann" in text and "Move Week: together" in text
+
+
+async def test_a_personal_challenge_tells_each_participant_privately(say, clock, deps):
+    await say("/challenge new Duo days=2 habits=Read", user="ann")
+    await say("/join 1", user="bob")
+    await say("/habit add Solo", user="cat")  # not in the challenge: told nothing
+    clock.advance(timedelta(days=2))
+    async with deps.db.session() as session:
+        await lifecycle_tick(session, clock.now())
+        rows = list(await session.scalars(select(Outbox).where(Outbox.kind == "challenge_final")))
+    assert sorted(r.chat for r in rows) == ["ann", "bob"]
+    assert {r.dedupe_key for r in rows} == {"challenge_final:1:1", "challenge_final:1:2"}
