@@ -1,18 +1,12 @@
-"""Engine, sessions and the unit of work.
-
-SQLite follows SQLAlchemy's recipe for pysqlite/aiosqlite: the driver's own transaction
-handling is switched off and we BEGIN IMMEDIATE ourselves, so concurrent writers queue on
-busy_timeout instead of failing with "database is locked" halfway through.
-"""
+"""Engine, sessions and the unit of work (SQLite's own engine is in core/storage/sqlite.py)."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
-from pathlib import Path
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import BindParameter, Table, bindparam, event, make_url
+from sqlalchemy import BindParameter, Table, bindparam
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import (
@@ -26,6 +20,7 @@ from sqlalchemy.orm.util import identity_key
 from sqlalchemy.sql.dml import Insert
 
 from core.storage.models import Base
+from core.storage.sqlite import create_sqlite_engine
 
 S = TypeVar("S")
 M = TypeVar("M", bound=Base)
@@ -33,33 +28,7 @@ M = TypeVar("M", bound=Base)
 
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     if url.startswith("sqlite"):
-        path = make_url(url).database or ":memory:"
-        if path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-            # One connection: every unit of work takes the write lock anyway, and waiting for
-            # the pool is a quick hand-over where waiting on busy_timeout sleeps.
-            kwargs.setdefault("pool_size", 1)
-            kwargs.setdefault("max_overflow", 0)
-        engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
-
-        @event.listens_for(engine.sync_engine, "connect")
-        def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-            dbapi_connection.isolation_level = None
-            cursor = dbapi_connection.cursor()
-            for pragma in (
-                "journal_mode=WAL",
-                "synchronous=NORMAL",
-                "foreign_keys=ON",
-                "busy_timeout=30000",
-            ):
-                cursor.execute(f"PRAGMA {pragma}")
-            cursor.close()
-
-        @event.listens_for(engine.sync_engine, "begin")
-        def _on_begin(conn: Any) -> None:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
-
-        return engine
+        return create_sqlite_engine(url, **kwargs)
     # No pool_pre_ping: it costs a round trip per unit of work; recycle stale connections.
     return create_async_engine(url, pool_recycle=1800, **kwargs)
 
