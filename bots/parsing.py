@@ -15,6 +15,7 @@ from core.users.timezones import resolve_timezone
 
 MAX_INPUT = 2000
 _TIME = re.compile(r"^([01]?\d|2[0-3])[:.h]([0-5]\d)$")
+_WORD = re.compile(r"[^ \t\r\n]+")  # shlex's whitespace, not str.split()'s
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 
@@ -34,6 +35,8 @@ def split_command(text: str) -> tuple[list[str], str, str | None]:
 
 
 def tokens(raw: str) -> list[str]:
+    if not any(c in raw for c in "'\"\\"):  # nothing for shlex to do: split as it would
+        return _WORD.findall(raw)
     try:
         return shlex.split(raw)
     except ValueError:  # an unbalanced quote: take the words as they are

@@ -3,13 +3,24 @@ commands."""
 
 from __future__ import annotations
 
+import shlex
 from datetime import date
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from bots.commands import REGISTRY
 from bots.commands.registry import Arg
-from bots.parsing import MAX_INPUT, UsageError, convert, convert_all, parse_text, split_command
+from bots.parsing import (
+    MAX_INPUT,
+    UsageError,
+    convert,
+    convert_all,
+    parse_text,
+    split_command,
+    tokens,
+)
 from core.errors import InvalidInput
 from core.habits.schedule import DAILY, Schedule
 
@@ -51,6 +62,12 @@ def test_keywords_and_free_text_name() -> None:
 def test_quoted_names_and_unbalanced_quotes() -> None:
     assert parse_text(ADD, '"Read  books" every=day')["name"] == "Read  books"
     assert parse_text(ADD, 'Don\'t smoke kind=quit') == {"name": "Don't smoke", "kind": "quit"}
+
+
+@given(st.text(alphabet=" \t\r\n\x0b\x0c\xa0ab=#é", max_size=16))
+def test_words_without_quotes_split_as_shlex_splits_them(raw: str) -> None:
+    # Unquoted text skips shlex (it is most of the cost of parsing /done Read); same words.
+    assert tokens(raw) == shlex.split(raw)
 
 
 def test_trailing_amount_is_taken_only_when_it_reads_as_one() -> None:
