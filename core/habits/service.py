@@ -9,7 +9,6 @@ from typing import Any
 from sqlalchemy import (
     CompoundSelect,
     Integer,
-    Select,
     bindparam,
     delete,
     func,
@@ -29,30 +28,40 @@ from core.habits.streaks import Streak, completion_rate, streak
 from core.habits.strength import strength
 from core.rewards.ledger import COINS_PER_CHECKIN, COINS_TARGET_BONUS, pay, reverse
 from core.rewards.service import award_streak_badges
-from core.storage.db import attach, insert_ignore, insert_ignore_into, params, prepared
+from core.storage.db import insert_ignore, insert_ignore_into, params, prepared
 from core.storage.models import CheckIn, FrozenDay, Habit, User
 
 MAX_HABITS = 50
 HISTORY = timedelta(days=400)  # a check-in reads this far back: past the 365-day badge
 
 
+_LOADED = "habits"  # session.info key: user id -> that user's habits, loaded this unit of work
+
+
 async def list_habits(session: AsyncSession, user_id: int) -> list[Habit]:
-    return list(
-        await session.scalars(select(Habit).where(Habit.user_id == user_id).order_by(Habit.id))
-    )
+    """The user's habits by id. A command's user arrives with them (resolve_account loads both
+    in one query), so this is usually no statement at all."""
+    loaded = session.info.setdefault(_LOADED, {})
+    habits = loaded.get(user_id)
+    if habits is None:
+        habits = loaded[user_id] = list(
+            await session.scalars(select(Habit).where(Habit.user_id == user_id).order_by(Habit.id))
+        )
+    return list(habits)
+
+
+def loaded_habits(session: AsyncSession, user_id: int, habits: list[Habit]) -> None:
+    """Remember the user's habits, read with the user, for the rest of this unit of work.
+    Adding or removing a habit forgets them; edits change the same objects."""
+    session.info.setdefault(_LOADED, {})[user_id] = habits
+
+
+def _forget_habits(session: AsyncSession, user_id: int) -> None:
+    session.info.get(_LOADED, {}).pop(user_id, None)
 
 
 async def find_habit(session: AsyncSession, user_id: int, query: str) -> Habit:
-    """Matched on plain rows; only the habit found becomes an ORM object (a check-in's hot
-    path: an ORM query of every habit cost more than the check-in itself)."""
-    rows = (await session.execute(prepared(session, _habits_of), {"user_id": user_id})).all()
-    found = match(rows, query)
-    return attach(session, Habit, found._mapping)
-
-
-def _habits_of(_dialect: str) -> Select[Any]:
-    habits = Habit.__table__
-    return select(habits).where(habits.c.user_id == bindparam("user_id")).order_by(habits.c.id)
+    return match(await list_habits(session, user_id), query)
 
 
 def schedule_of(habit: Habit) -> Schedule:
@@ -105,6 +114,7 @@ async def add_habit(
     )
     if inserted is None:  # the same add raced in from another chat
         raise Conflict(f"You already have a habit called {name!r}.")
+    _forget_habits(session, user.id)
     return await session.get_one(Habit, inserted)
 
 
@@ -144,6 +154,7 @@ def refresh_reminder(habit: Habit, tz: str, now: datetime) -> None:
 
 
 async def remove_habit(session: AsyncSession, habit: Habit) -> None:
+    _forget_habits(session, habit.user_id)
     await session.delete(habit)
 
 

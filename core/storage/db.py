@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar, cast
 
@@ -15,15 +15,12 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
-from sqlalchemy.orm import make_transient_to_detached
-from sqlalchemy.orm.util import identity_key
 from sqlalchemy.sql.dml import Insert
 
 from core.storage.models import Base
 from core.storage.sqlite import create_sqlite_engine
 
 S = TypeVar("S")
-M = TypeVar("M", bound=Base)
 
 
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
@@ -88,17 +85,3 @@ def prepared(session: AsyncSession, build: Callable[[str], S]) -> S:
 
 
 _prepared: dict[tuple[Callable[[str], Any], str], Any] = {}
-
-
-def attach(session: AsyncSession, model: type[M], values: Mapping[str, Any]) -> M:
-    """The session's `model` instance for a row read with Core (all its columns, by column
-    name): the one the session already holds, else one made from the row and attached as if
-    an ORM query had loaded it, so changes to it are still flushed. Much cheaper than an ORM
-    query for the rows a command then uses."""
-    held = session.identity_map.get(identity_key(model, values["id"]))
-    if held is not None:
-        return cast(M, held)
-    instance = model(**values)
-    make_transient_to_detached(instance)
-    session.add(instance)
-    return instance

@@ -6,13 +6,13 @@ import re
 import secrets
 from collections.abc import Iterable
 from datetime import datetime, timedelta
-from typing import Any
 
-from sqlalchemy import Select, bindparam, select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.storage.db import attach, insert_ignore, prepared
-from core.storage.models import Account, User
+from core.habits.service import loaded_habits
+from core.storage.db import insert_ignore
+from core.storage.models import Account, Habit, User
 
 # last_seen is bookkeeping: refreshing it at most this often saves a write on hot paths.
 _SEEN_EVERY = timedelta(minutes=10)
@@ -29,16 +29,14 @@ async def resolve_account(
 ) -> tuple[User, Account, bool]:
     """The user behind a platform account, created on first contact. Returns (user, account,
     created). A private chat makes the account reachable again (the user wrote to us)."""
-    row = (
+    rows = (
         await session.execute(
-            prepared(session, _account_and_user),
-            {"platform": platform, "external_id": external_id},
+            _ACCOUNT_USER_HABITS, {"platform": platform, "external_id": external_id}
         )
-    ).first()
-    if row is not None:
-        values = row._mapping
-        account = attach(session, Account, {c: values[f"a_{c}"] for c in _ACCOUNT_COLUMNS})
-        user = attach(session, User, {c: values[f"u_{c}"] for c in _USER_COLUMNS})
+    ).all()
+    if rows:
+        account, user, _ = rows[0]
+        loaded_habits(session, user.id, [habit for _, _, habit in rows if habit is not None])
         if private_chat and (account.private_chat != private_chat or account.unreachable):
             account.private_chat, account.unreachable = private_chat, False
         elif reach and account.private_chat is None:
@@ -68,28 +66,22 @@ async def resolve_account(
         await session.flush()
         return await resolve_account(session, platform, external_id, name, private_chat, now, reach)
     account = await session.get_one(Account, inserted)
+    loaded_habits(session, user.id, [])
     return user, account, True
 
 
-_ACCOUNT_COLUMNS = tuple(Account.__table__.c.keys())
-_USER_COLUMNS = tuple(User.__table__.c.keys())
-
-
-def _account_and_user(_dialect: str) -> Select[Any]:
-    """Every command starts here, so it is one prepared Core statement; its rows become the
-    session's ORM objects without an ORM query (commands change the user through them)."""
-    accounts, users = Account.__table__, User.__table__
-    return (
-        select(
-            *(accounts.c[c].label(f"a_{c}") for c in _ACCOUNT_COLUMNS),
-            *(users.c[c].label(f"u_{c}") for c in _USER_COLUMNS),
-        )
-        .join(users, users.c.id == accounts.c.user_id)
-        .where(
-            accounts.c.platform == bindparam("platform"),
-            accounts.c.external_id == bindparam("external_id"),
-        )
+# Every command starts here: one query brings the account, its user and the user's habits
+# (one row per habit), which most commands then use without a statement of their own.
+_ACCOUNT_USER_HABITS = (
+    select(Account, User, Habit)
+    .join(User, User.id == Account.user_id)
+    .outerjoin(Habit, Habit.user_id == User.id)
+    .where(
+        Account.platform == bindparam("platform"),
+        Account.external_id == bindparam("external_id"),
     )
+    .order_by(Habit.id)
+)
 
 
 async def _new_user(session: AsyncSession, name: str, now: datetime) -> User:
