@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import Select, bindparam, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.dml import ReturningInsert
 
@@ -88,16 +89,20 @@ async def reverse(session: AsyncSession, user_id: int, refs: list[str], now: dat
 
 
 async def balances(session: AsyncSession, user_id: int) -> Balances:
-    def total(currency: str) -> object:
+    coins, gems, freezes = (
+        await session.execute(prepared(session, _balances), {"user_id": user_id})
+    ).one()
+    return Balances(int(coins), int(gems), int(freezes))
+
+
+def _balances(_dialect: str) -> Select[tuple[int, int, int]]:
+    """Prepared once: the first command of each user's day reads it (the freeze check)."""
+
+    def total(currency: str) -> Any:
         return func.coalesce(
             func.sum(case((LedgerEntry.currency == currency, LedgerEntry.amount), else_=0)), 0
         )
 
-    coins, gems, freezes = (
-        await session.execute(
-            select(total("coin"), total("gem"), total("freeze")).where(
-                LedgerEntry.user_id == user_id
-            )
-        )
-    ).one()
-    return Balances(int(coins), int(gems), int(freezes))
+    return select(total("coin"), total("gem"), total("freeze")).where(
+        LedgerEntry.user_id == bindparam("user_id")
+    )
