@@ -41,6 +41,7 @@ from core.clock import FakeClock
 from core.storage.db import Database
 from core.storage.models import Account, Habit
 from core.storage.models import User as UserRow
+from habitbot.app import settle
 
 NOW = datetime(2026, 3, 2, 18, 0, tzinfo=UTC)
 TOKEN = "123456:BENCH"
@@ -205,6 +206,7 @@ async def main() -> None:
         session = CapturingSession()
         telegram = TelegramBot(deps, TOKEN, session=session)
         bot, dp = telegram.bot, telegram.dp
+        settle()  # as `habitbot run` does once it has started
 
         async def feed_checkin(update: dict[str, Any]) -> Any:
             return await dp.feed_raw_update(bot, update)
