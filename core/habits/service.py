@@ -184,13 +184,23 @@ async def check_in(
     bare = amount is None  # "done" without an amount: for a measurable habit, the target
     if measurable and amount is None:
         amount = habit.target
-    checkin_id = await session.scalar(
-        prepared(session, _insert_checkin),
-        dict(habit_id=habit.id, local_date=day, amount=amount, created_at=now),
-    )
+    inserted = (
+        await session.execute(
+            prepared(session, _insert_checkin),
+            dict(
+                habit_id=habit.id,
+                user_id=user.id,
+                local_date=day,
+                amount=amount,
+                created_at=now,
+                since=since,
+            ),
+        )
+    ).first()
     coins = 0
     total = amount
-    if checkin_id is None:
+    history = None
+    if inserted is None:
         row = None
         if measurable and amount is not None:
             # Measurable habits add up over the day (10 pages now, 20 tonight); a bare
@@ -215,6 +225,9 @@ async def check_in(
             return CheckInResult(habit, False, None, 0, False, current, [])
         checkin_id, total = row
     else:
+        checkin_id, done_days, frozen_days = inserted
+        # Whether the new row is among the dates read differs between databases; add it here.
+        history = _iso_dates(done_days) | {day}, _iso_dates(frozen_days)
         coins += await pay(
             session, user.id, "coin", COINS_PER_CHECKIN, "checkin", f"checkin:{checkin_id}", now
         )
@@ -223,19 +236,46 @@ async def check_in(
         coins += await pay(
             session, user.id, "coin", COINS_TARGET_BONUS, "target", f"target:{checkin_id}", now
         )
-    dates, frozen = await _history(session, user.id, habit.id, since)
+    dates, frozen = history or await _history(session, user.id, habit.id, since)
     current = streak(schedule_of(habit), dates, day, max(habit.start_date, since), frozen)
     badges = await award_streak_badges(session, user.id, current.current, now)
     return CheckInResult(habit, True, total, coins, target_met, current, badges)
 
 
-def _insert_checkin(dialect: str) -> ReturningInsert[tuple[int]]:
-    checkins = CheckIn.__table__
+def _insert_checkin(dialect: str) -> ReturningInsert[tuple[int, str | None, str | None]]:
+    """The new check-in's id, with the history its streak needs read in the same statement:
+    the habit's check-in dates and the user's frozen days since `since` (ISO dates joined by
+    commas). No row when today's check-in exists already."""
+    checkins, frozen_days = CheckIn.__table__, FrozenDay.__table__
+    past = checkins.alias("past")  # not correlated with the row being inserted
+    values = params(checkins, "habit_id", "local_date", "amount", "created_at")
+    since = bindparam("since", type_=checkins.c.local_date.type)
+
+    def dates(column: Any, *where: Any) -> Any:
+        iso = column if dialect == "sqlite" else func.to_char(column, "YYYY-MM-DD")
+        return select(func.aggregate_strings(iso, ",")).where(*where).scalar_subquery()
+
     return (
         insert_ignore_into(dialect, checkins)
-        .values(**params(checkins, "habit_id", "local_date", "amount", "created_at"))
-        .returning(checkins.c.id)
+        .values(**values)
+        .returning(
+            checkins.c.id,
+            dates(
+                past.c.local_date,
+                past.c.habit_id == values["habit_id"],
+                past.c.local_date >= since,
+            ),
+            dates(
+                frozen_days.c.local_date,
+                frozen_days.c.user_id == bindparam("user_id"),
+                frozen_days.c.local_date >= since,
+            ),
+        )
     )
+
+
+def _iso_dates(text: str | None) -> set[date]:
+    return {date.fromisoformat(d) for d in text.split(",")} if text else set()
 
 
 async def _history(
