@@ -14,7 +14,7 @@ from core.habits.service import list_habits, refresh_reminder
 from core.users.settings import DM_POLICIES, LANGUAGES, PROFILE, parse_quiet, quiet_text
 
 
-@command("start", "Start here: what Habitbot does and your first steps")
+@command("start", "Start here: what Habitbot does and your first steps", group=True)
 async def start(ctx: Ctx, args: dict[str, Any]) -> Reply:
     reply = Reply.text("👋 Hi ", bold(ctx.user.name), ", I help you build habits and keep streaks.")
     if ctx.group is not None:
@@ -38,6 +38,7 @@ async def start(ctx: Ctx, args: dict[str, Any]) -> Reply:
     "help",
     "List the commands, or show how to use one",
     Arg("command", "a command to explain, e.g. habit", "text"),
+    group=True,
 )
 async def help_(ctx: Ctx, args: dict[str, Any]) -> Reply:
     tops = REGISTRY.tops()

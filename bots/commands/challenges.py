@@ -63,7 +63,12 @@ def _line(reply: Reply, c: Challenge, today: date) -> None:
     )
 
 
-@command("group show", "This group: members, challenges, announcements, digest", default=True)
+@command(
+    "group show",
+    "This group: members, challenges, announcements, digest",
+    default=True,
+    group=True,
+)
 async def group_show(ctx: Ctx, args: dict[str, Any]) -> Reply:
     group = _require_group(ctx)
     count, names = await members(ctx.session, group.id, limit=10)
@@ -105,6 +110,7 @@ async def group_show(ctx: Ctx, args: dict[str, Any]) -> Reply:
     Arg("timezone", "the group's time zone for the digest", "timezone", keyword=True),
     admin=True,
     examples=("/group settings announce=here digest=20:00 timezone=Europe/Berlin",),
+    group=True,
 )
 async def group_settings(ctx: Ctx, args: dict[str, Any]) -> Reply:
     group = _require_group(ctx)
@@ -137,6 +143,7 @@ def _require_group(ctx: Ctx) -> Any:
     "Join this group, or a challenge by id or invite code",
     Arg("challenge", "a challenge id or invite code", "word", complete="challenge", max_length=20),
     examples=("/join 12", "/join K7PX2QMA"),
+    group=True,
 )
 async def join(ctx: Ctx, args: dict[str, Any]) -> Reply:
     if "challenge" not in args:
@@ -166,7 +173,7 @@ async def join(ctx: Ctx, args: dict[str, Any]) -> Reply:
     )
 
 
-@command("leave", "Leave a challenge (your habits stay)", CHALLENGE_REQUIRED)
+@command("leave", "Leave a challenge (your habits stay)", CHALLENGE_REQUIRED, group=True)
 async def leave(ctx: Ctx, args: dict[str, Any]) -> Reply:
     challenge = await leave_challenge(ctx.session, ctx.user, args["challenge"])
     return Reply.text("You left ", bold(challenge.title), ". Its habits stay in /habits.")
@@ -205,6 +212,7 @@ async def leave(ctx: Ctx, args: dict[str, Any]) -> Reply:
     Arg("private", "only people with the invite code can join", "flag"),
     admin=True,
     examples=("/challenge new 30 days of reading days=30 habits=Read;Stretch start=tomorrow",),
+    group=True,
 )
 async def challenge_new(ctx: Ctx, args: dict[str, Any]) -> Reply:
     challenge = await create_challenge(
@@ -249,7 +257,12 @@ async def challenge_new(ctx: Ctx, args: dict[str, Any]) -> Reply:
     return reply
 
 
-@command("challenge list", "The group's challenges here, or yours in a private chat", default=True)
+@command(
+    "challenge list",
+    "The group's challenges here, or yours in a private chat",
+    default=True,
+    group=True,
+)
 async def challenge_list(ctx: Ctx, args: dict[str, Any]) -> Reply:
     if ctx.group is not None:
         items = await group_challenges(ctx.session, ctx.group.id)
@@ -274,6 +287,7 @@ async def challenge_list(ctx: Ctx, args: dict[str, Any]) -> Reply:
     "challenges",
     "Explore public challenges, most popular first",
     Arg("page", "page number", "int", min=1, max=1000),
+    group=True,
 )
 async def challenges(ctx: Ctx, args: dict[str, Any]) -> Reply:
     page = int(args.get("page", 1))
@@ -289,7 +303,7 @@ async def challenges(ctx: Ctx, args: dict[str, Any]) -> Reply:
     return reply.add("Join with ", code("/join <id>"))
 
 
-@command("challenge info", "A challenge's details", CHALLENGE_REQUIRED)
+@command("challenge info", "A challenge's details", CHALLENGE_REQUIRED, group=True)
 async def challenge_info(ctx: Ctx, args: dict[str, Any]) -> Reply:
     c = await get_visible(ctx.session, args["challenge"], ctx.user, ctx.group, ctx.inv.is_admin)
     habits = await challenge_habits(ctx.session, c.id)
@@ -304,6 +318,7 @@ async def challenge_info(ctx: Ctx, args: dict[str, Any]) -> Reply:
     "challenge invite",
     "Show a private challenge's invite code (owner and admins)",
     CHALLENGE_REQUIRED,
+    group=True,
 )
 async def challenge_invite(ctx: Ctx, args: dict[str, Any]) -> Reply:
     c = await get_visible(ctx.session, args["challenge"], ctx.user, ctx.group, ctx.inv.is_admin)
@@ -314,7 +329,8 @@ async def challenge_invite(ctx: Ctx, args: dict[str, Any]) -> Reply:
 
 
 @command(
-    "challenge end", "End a challenge now (owner and group admins)", CHALLENGE_REQUIRED, admin=True
+    "challenge end", "End a challenge now (owner and group admins)", CHALLENGE_REQUIRED, admin=True,
+    group=True,
 )
 async def challenge_end(ctx: Ctx, args: dict[str, Any]) -> Reply:
     c = await get_visible(ctx.session, args["challenge"], ctx.user, ctx.group, ctx.inv.is_admin)
@@ -337,7 +353,7 @@ async def _pick(ctx: Ctx, ref: str | None) -> Challenge:
     raise InvalidInput(f"Several challenges are running ({ids}); give the id.")
 
 
-@command("leaderboard", "A challenge's ranking and collective progress", CHALLENGE)
+@command("leaderboard", "A challenge's ranking and collective progress", CHALLENGE, group=True)
 async def leaderboard_(ctx: Ctx, args: dict[str, Any]) -> Reply:
     c = await _pick(ctx, args.get("challenge"))
     board = await leaderboard(ctx.session, c, challenge_today(c, ctx.now), me=ctx.user.id)
@@ -368,7 +384,7 @@ def _board_reply(c: Challenge, board: Board, me: int, final: bool) -> Reply:
     return reply
 
 
-@command("progress", "Your own grid for a challenge: days × habits", CHALLENGE)
+@command("progress", "Your own grid for a challenge: days × habits", CHALLENGE, group=True)
 async def progress(ctx: Ctx, args: dict[str, Any]) -> Reply:
     c = await _pick(ctx, args.get("challenge"))
     today = challenge_today(c, ctx.now)

@@ -121,6 +121,7 @@ async def habit_remove(ctx: Ctx, args: dict[str, Any]) -> Reply:
     Arg("habit", "which habit (leave out to pick from a list)", "text", complete="habit"),
     Arg("amount", "how much, for a habit with a target", "number", min=0.001, max=1_000_000),
     examples=("/done Read", "/done Read 25"),
+    group=True,
 )
 async def done(ctx: Ctx, args: dict[str, Any]) -> Reply:
     if "habit" not in args:
@@ -172,7 +173,7 @@ async def undo_(ctx: Ctx, args: dict[str, Any]) -> Reply:
     return Reply.text("↩️ Undid ", bold(habit.name), f" for {when}.")
 
 
-@command("today", "Today's checklist: done, pending, not scheduled")
+@command("today", "Today's checklist: done, pending, not scheduled", group=True)
 async def today(ctx: Ctx, args: dict[str, Any]) -> Reply:
     items = await today_items(ctx.session, ctx.user.id, ctx.today)
     if not items:
@@ -199,6 +200,7 @@ async def today(ctx: Ctx, args: dict[str, Any]) -> Reply:
     "stats",
     "Streaks, completion, habit strength and your activity heatmap",
     Arg("habit", "one habit (leave out for all)", "text", complete="habit"),
+    group=True,
 )
 async def stats(ctx: Ctx, args: dict[str, Any]) -> Reply:
     habit_id = None

@@ -51,6 +51,7 @@ class Command:
     aliases: tuple[str, ...] = ()  # other text names, e.g. "habits" for "habit list"
     default: bool = False  # the subcommand that a bare "/habit" runs
     admin: bool = False  # for the menu: shown to group admins
+    group: bool = False  # for the menu: offered in group chats (every command works there)
     examples: tuple[str, ...] = ()
 
     @property

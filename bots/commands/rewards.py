@@ -13,7 +13,7 @@ from core.rewards.ledger import FREEZE_PRICE_GEMS, MAX_FREEZES, balances
 from core.rewards.service import buy_freeze, claim, user_badges
 
 
-@command("claim", "Claim today's streak reward (gems, on a 7-day cycle)")
+@command("claim", "Claim today's streak reward (gems, on a 7-day cycle)", group=True)
 async def claim_(ctx: Ctx, args: dict[str, Any]) -> Reply:
     result = await claim(ctx.session, ctx.user, ctx.today, ctx.now)
     cycle = " ".join("●" if d <= result.cycle_day else "○" for d in range(1, len(GEM_CYCLE) + 1))

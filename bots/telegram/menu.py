@@ -1,7 +1,7 @@
 """Telegram's command menu (setMyCommands), generated from the one command registry.
 
-Three scopes: private chats list everything; groups list the commands that make sense in a
-group; group admins see those plus the admin commands (Command.admin).
+Three scopes: private chats list everything; groups list the commands offered there
+(Command.group); group admins see those plus the admin commands (Command.admin).
 """
 
 from __future__ import annotations
@@ -25,27 +25,6 @@ log = logging.getLogger("habitbot.telegram")
 
 DESCRIPTION_LIMIT = 256
 _NAME = re.compile(r"[a-z0-9_]{1,32}")
-# Commands worth offering in a group chat's menu. The registry has no "useful in groups"
-# flag yet, so the menu keeps this presentation list; unknown names are simply skipped.
-GROUP_TOPS = (
-    "start",
-    "help",
-    "join",
-    "leave",
-    "group",
-    "challenge",
-    "challenges",
-    "board",
-    "leaderboard",
-    "progress",
-    "done",
-    "today",
-    "claim",
-    "stats",
-    "profile",
-)
-
-
 def describe(top: str, commands: list[Command]) -> str:
     """One menu line for a top-level name: its description, or its subcommands."""
     if len(commands) == 1:
@@ -63,13 +42,14 @@ def menus(registry: Registry = REGISTRY) -> dict[str, list[BotCommand]]:
     def entry(top: str, commands: list[Command]) -> BotCommand:
         return BotCommand(command=top, description=describe(top, commands))
 
-    members = {t: [c for c in cs if not c.admin] for t, cs in tops.items() if t in GROUP_TOPS}
+    in_groups = {t: cs for t, cs in tops.items() if any(c.group for c in cs)}
+    members = {t: [c for c in cs if c.group and not c.admin] for t, cs in in_groups.items()}
     return {
         "all_private_chats": [entry(t, cs) for t, cs in tops.items()],
         # Members don't see admin subcommands in a top's line; admins see the whole top.
         "all_group_chats": [entry(t, cs) for t, cs in members.items() if cs],
         "all_chat_administrators": [
-            entry(t, cs) for t, cs in tops.items() if t in GROUP_TOPS or any(c.admin for c in cs)
+            entry(t, cs) for t, cs in tops.items() if t in in_groups or any(c.admin for c in cs)
         ],
     }
 
