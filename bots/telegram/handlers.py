@@ -22,6 +22,7 @@ from bots.reply import Reply, code
 from bots.telegram.admins import AdminCache
 from bots.telegram.delivery import send_reply
 from core.groups.service import move_group, set_group_reachable
+from core.users.accounts import set_private_chat_reachable
 
 log = logging.getLogger("habitbot.telegram")
 
@@ -130,12 +131,17 @@ def build_router() -> Router:
 
     @router.my_chat_member()
     async def membership_changed(event: ChatMemberUpdated, services: Services) -> None:
-        if event.chat.type not in GROUP_TYPES:
-            return
+        """The bot was removed from or added to a group, or a user blocked or unblocked it in
+        their private chat ("kicked" / "member")."""
         reachable = event.new_chat_member.status not in ("left", "kicked")
+        chat, group = str(event.chat.id), event.chat.type in GROUP_TYPES
         async with services.deps.db.session() as session:
-            await set_group_reachable(session, PLATFORM, str(event.chat.id), reachable)
-        if not reachable:
+            if group:
+                await set_group_reachable(session, PLATFORM, chat, reachable)
+            else:
+                now = services.deps.clock.now()
+                await set_private_chat_reachable(session, PLATFORM, chat, reachable, now)
+        if group and not reachable:
             services.admins.forget(event.chat.id)
 
     @router.errors()

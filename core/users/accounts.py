@@ -7,9 +7,10 @@ import secrets
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.delivery import mark_unreachable
 from core.habits.service import loaded_habits
 from core.storage.db import insert_ignore
 from core.storage.models import Account, Habit, User
@@ -117,3 +118,18 @@ async def private_addresses(session: AsyncSession, user_ids: Iterable[int]) -> d
         if current is None or account.last_seen_at > current.last_seen_at:
             best[account.user_id] = account
     return best
+
+
+async def set_private_chat_reachable(
+    session: AsyncSession, platform: str, chat: str, reachable: bool, now: datetime
+) -> None:
+    """The user blocked the bot in their private chat (False) or unblocked it (True). Blocked:
+    nothing more is queued for them and what waits is closed, as after a refused delivery."""
+    if not reachable:
+        await mark_unreachable(session, platform, chat, "the user blocked the bot", now)
+        return
+    await session.execute(
+        update(Account)
+        .where(Account.platform == platform, Account.private_chat == chat)
+        .values(unreachable=False)
+    )

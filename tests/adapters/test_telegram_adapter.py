@@ -24,6 +24,7 @@ from bots.telegram.menu import publish
 from bots.telegram.render import TEXT_LIMIT, chunks
 from bots.telegram.webhook import webhook_app
 from core.storage.models import Account, ActionToken, Group, Membership
+from core.users.accounts import private_addresses
 from habitbot.redact import RedactSecret
 from tests.emulators.telegram_api import TelegramEmulator, parse_html
 
@@ -383,6 +384,41 @@ async def test_bot_removed_from_group_marks_it_unreachable(h: Harness, emu, deps
     assert await unreachable() is True
     await h.feed(change("member", 961))
     assert await unreachable() is False
+
+
+async def test_a_user_who_blocks_the_bot_is_unreachable_until_unblocking(
+    h: Harness, emu, deps: Deps
+):
+    ann = emu.user(7201, "Ann")
+    await h.say(ann, "/start")
+    private = {"id": ann["id"], "type": "private", "first_name": "Ann"}
+
+    def change(status: str, update_id: int) -> JsonDict:
+        return {
+            "update_id": update_id,
+            "my_chat_member": {
+                "chat": private,
+                "from": ann,
+                "date": 1,
+                "old_chat_member": {"status": "member", "user": emu.bot_user},
+                "new_chat_member": {
+                    "status": status,
+                    "user": emu.bot_user,
+                    **({"until_date": 0} if status == "kicked" else {}),
+                },
+            },
+        }
+
+    async def reachable() -> list[str]:  # where a reminder would go
+        async with deps.db.session() as session:
+            user_id = await session.scalar(select(Account.user_id))
+            return [a.private_chat for a in (await private_addresses(session, [user_id])).values()]
+
+    assert await reachable() == ["7201"]
+    await h.feed(change("kicked", 970))
+    assert await reachable() == []
+    await h.feed(change("member", 971))
+    assert await reachable() == ["7201"]
 
 
 async def test_errors_are_logged_with_a_reference_and_apologised_for(
