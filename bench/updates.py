@@ -41,7 +41,7 @@ from core.clock import FakeClock
 from core.storage.db import Database
 from core.storage.models import Account, Habit
 from core.storage.models import User as UserRow
-from habitbot.app import settle
+from habitbot.app import run_loop, settle
 
 NOW = datetime(2026, 3, 2, 18, 0, tzinfo=UTC)
 TOKEN = "123456:BENCH"
@@ -271,4 +271,4 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    run_loop(main())  # the loop `habitbot run` uses

@@ -9,7 +9,7 @@ import logging
 import signal
 import sys
 from collections.abc import Awaitable, Callable, Coroutine
-from typing import Any
+from typing import Any, TypeVar
 
 from bots.commands import Deps
 from bots.console.repl import Console
@@ -21,6 +21,17 @@ from habitbot.redact import hide_in_logs
 from habitbot.settings import Settings
 
 log = logging.getLogger("habitbot")
+T = TypeVar("T")
+
+
+def run_loop(main: Coroutine[Any, Any, T]) -> T:
+    """Run on uvloop where it is installed (not on Windows): each round trip to PostgreSQL
+    costs a quarter less CPU than on asyncio's own loop (bench/updates.py)."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run(main)
+    return uvloop.run(main)
 
 
 async def open_database(settings: Settings) -> Database:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
 from pathlib import Path
 
@@ -34,11 +33,11 @@ def main(argv: list[str] | None = None) -> None:
 
     match args.command:
         case "db":
-            asyncio.run(app.db_command(settings, args.db_command, getattr(args, "message", "")))
+            app.run_loop(app.db_command(settings, args.db_command, getattr(args, "message", "")))
         case "run":
-            asyncio.run(app.run(settings))
+            app.run_loop(app.run(settings))
         case _:
-            asyncio.run(app.console(settings))
+            app.run_loop(app.console(settings))
 
 
 if __name__ == "__main__":
