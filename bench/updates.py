@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import itertools
+import os
 import statistics
 import sys
 import time
@@ -28,6 +29,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import asyncpg
 from _scratch import database_name, scratch_database
 from aiogram import Bot, Dispatcher, Router
 from aiogram.client.session.base import BaseSession
@@ -268,6 +270,29 @@ async def main() -> None:
         f"mean {statistics.fmean(times) * 1000:.2f} ms"
     )
     assert calls.get("SendMessage") == total, calls
+    if os.environ.get("TEST_DATABASE_URL"):
+        floor = await driver_floor(os.environ["TEST_DATABASE_URL"], total)
+        print(
+            f"floor: asyncpg alone, BEGIN + 3 statements (one insert) + COMMIT, as a check-in's "
+            f"round trips: {floor * 1000:.2f} ms = {floor * echo_rate:.1f}x an echo"
+        )
+
+
+async def driver_floor(url: str, n: int) -> float:
+    """Seconds per transaction of a check-in's round trips with no SQLAlchemy, ORM or bot
+    logic: what PostgreSQL and the network cost before our code runs."""
+    conn = await asyncpg.connect(url.replace("+asyncpg", ""))
+    try:
+        await conn.execute("CREATE TEMP TABLE floor (id serial PRIMARY KEY, v int)")
+        started = time.perf_counter()
+        for i in range(n):
+            async with conn.transaction():
+                await conn.fetchval("SELECT $1::int", i)
+                await conn.fetchval("INSERT INTO floor (v) VALUES ($1) RETURNING id", i)
+                await conn.fetchval("SELECT $1::int", i)
+        return (time.perf_counter() - started) / n
+    finally:
+        await conn.close()
 
 
 if __name__ == "__main__":
