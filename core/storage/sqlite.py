@@ -43,14 +43,16 @@ class InlineConnection(aiosqlite.Connection):
     async def _execute(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         if not self._running or self._connection is None:
             raise ValueError("Connection closed")
-        deadline = time.monotonic() + LOCK_WAIT
-        pause = 0.001
+        deadline, pause = 0.0, 0.001
         while True:
             try:
                 return fn(*args, **kwargs)
             except sqlite3.OperationalError as error:
                 # BUSY means nothing was done: SQLite reset the statement, so it can run again.
-                if error.sqlite_errorcode != sqlite3.SQLITE_BUSY or time.monotonic() > deadline:
+                if error.sqlite_errorcode != sqlite3.SQLITE_BUSY:
+                    raise
+                deadline = deadline or time.monotonic() + LOCK_WAIT
+                if time.monotonic() > deadline:
                     raise
             await asyncio.sleep(pause)
             pause = min(pause * 2, 0.05)
@@ -66,9 +68,8 @@ class InlineConnection(aiosqlite.Connection):
 
 
 async def _connect(path: str) -> InlineConnection:
-    connector = partial(
-        sqlite3.connect, path, isolation_level=None, check_same_thread=False
-    )
+    # check_same_thread off: the pool may close a connection from another thread at exit.
+    connector = partial(sqlite3.connect, path, isolation_level=None, check_same_thread=False)
     return await InlineConnection(connector, iter_chunk_size=64)
 
 
