@@ -329,7 +329,10 @@ async def challenge_invite(ctx: Ctx, args: dict[str, Any]) -> Reply:
 
 
 @command(
-    "challenge end", "End a challenge now (owner and group admins)", CHALLENGE_REQUIRED, admin=True,
+    "challenge end",
+    "End a challenge now (owner and group admins)",
+    CHALLENGE_REQUIRED,
+    admin=True,
     group=True,
 )
 async def challenge_end(ctx: Ctx, args: dict[str, Any]) -> Reply:
