@@ -354,27 +354,34 @@ async def test_group_upgrade_keeps_its_data(h: Harness, emu: TelegramEmulator, d
     assert [(g.external_id, g.announce_chat) for g in groups] == [(str(new["id"]),) * 2]
 
 
+def membership_update(
+    update_id: int, chat: JsonDict, by: JsonDict, bot: JsonDict, status: str
+) -> JsonDict:
+    """The bot's own membership changed: "kicked" when removed from a group or blocked in a
+    private chat, "member" when added back or unblocked."""
+    return {
+        "update_id": update_id,
+        "my_chat_member": {
+            "chat": chat,
+            "from": by,
+            "date": 1,
+            "old_chat_member": {"status": "member", "user": bot},
+            "new_chat_member": {
+                "status": status,
+                "user": bot,
+                **({"until_date": 0} if status == "kicked" else {}),
+            },
+        },
+    }
+
+
 async def test_bot_removed_from_group_marks_it_unreachable(h: Harness, emu, deps: Deps):
     ann = emu.user(7101, "Ann")
     emu.add_chat(GROUP)
     await h.say(ann, "/start", GROUP)
 
     def change(status: str, update_id: int) -> JsonDict:
-        me = emu.bot_user
-        return {
-            "update_id": update_id,
-            "my_chat_member": {
-                "chat": GROUP,
-                "from": ann,
-                "date": 1,
-                "old_chat_member": {"status": "member", "user": me},
-                "new_chat_member": {
-                    "status": status,
-                    "user": me,
-                    **({"until_date": 0} if status == "kicked" else {}),
-                },
-            },
-        }
+        return membership_update(update_id, GROUP, ann, emu.bot_user, status)
 
     async def unreachable() -> bool:
         async with deps.db.session() as session:
@@ -394,20 +401,7 @@ async def test_a_user_who_blocks_the_bot_is_unreachable_until_unblocking(
     private = {"id": ann["id"], "type": "private", "first_name": "Ann"}
 
     def change(status: str, update_id: int) -> JsonDict:
-        return {
-            "update_id": update_id,
-            "my_chat_member": {
-                "chat": private,
-                "from": ann,
-                "date": 1,
-                "old_chat_member": {"status": "member", "user": emu.bot_user},
-                "new_chat_member": {
-                    "status": status,
-                    "user": emu.bot_user,
-                    **({"until_date": 0} if status == "kicked" else {}),
-                },
-            },
-        }
+        return membership_update(update_id, private, ann, emu.bot_user, status)
 
     async def reachable() -> list[str]:  # where a reminder would go
         async with deps.db.session() as session:
