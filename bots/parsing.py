@@ -16,6 +16,7 @@ from core.users.timezones import resolve_timezone
 MAX_INPUT = 2000
 _TIME = re.compile(r"^([01]?\d|2[0-3])[:.h]([0-5]\d)$")
 _WORD = re.compile(r"[^ \t\r\n]+")  # shlex's whitespace, not str.split()'s
+_NUMBER = re.compile(r"[-+]?(\d+([.,]\d*)?|[.,]\d+)([eE][-+]?\d+)?")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 
@@ -80,6 +81,8 @@ def parse_text(command: Command, raw: str) -> dict[str, str]:
 
 
 def _fits(arg: Arg, token: str) -> bool:
+    if arg.kind in ("int", "number") and _NUMBER.fullmatch(token):
+        return True  # out of range or not: it is the amount, and convert says what is wrong
     try:
         convert(arg, token, date(2000, 1, 1))
     except InvalidInput:

@@ -361,6 +361,15 @@ async def test_measurable_amounts_add_up_and_the_bonus_is_paid_once(say: Say) ->
     assert "✅ Read (30/20)" in await ok(say, "/today")
 
 
+async def test_a_negative_or_endless_amount_is_refused_and_nothing_is_recorded(say: Say) -> None:
+    await ok(say, "/habit add Read target=20 unit=pages")
+    for text, why in (("/done Read -5", "at least 0.001"), ("/done Read 1e999", "a number")):
+        reply = await say(text)
+        assert reply.error and f"amount must be {why}" in reply.plain(), reply.plain()
+    assert "⬜ Read" in await ok(say, "/today")
+    assert await coins(say) == 0
+
+
 async def test_measurable_plain_done_means_target_met(say: Say) -> None:
     await ok(say, "/habit add Read target=20 unit=pages")
     text = await ok(say, "/done Read")

@@ -74,6 +74,10 @@ def test_trailing_amount_is_taken_only_when_it_reads_as_one() -> None:
     assert parse_text(DONE, "Read 25") == {"habit": "Read", "amount": "25"}
     assert parse_text(DONE, "Read 2,5") == {"habit": "Read", "amount": "2,5"}
     assert parse_text(DONE, "Run 5k") == {"habit": "Run 5k"}
+    # A number out of range is still the amount, so the reply can say what is wrong with it.
+    assert parse_text(DONE, "Read -5") == {"habit": "Read", "amount": "-5"}
+    assert parse_text(DONE, "Read 1e999") == {"habit": "Read", "amount": "1e999"}
+    assert parse_text(DONE, "Yoga Infinity") == {"habit": "Yoga Infinity"}
     assert parse_text(DONE, "25") == {"habit": "25"}  # a lone word is the habit's name
     assert parse_text(DONE, "") == {}
 
