@@ -63,8 +63,13 @@ class DiscordNotifier:
     def __init__(self, client: discord.Client, deps: Deps) -> None:
         self.client, self.deps = client, deps
 
+    def ready(self) -> bool:
+        """Connected to the gateway. The outbox dispatcher claims nothing before, so rows
+        queued while Discord connects keep their attempts."""
+        return self.client.is_ready() and not self.client.is_closed()
+
     async def send(self, chat: str, reply: Reply) -> None:
-        if not self.client.is_ready() or self.client.is_closed():
+        if not self.ready():
             raise DeliveryError("transient", "the Discord client is not connected (yet)")
         try:
             target = await self._target(chat)

@@ -416,9 +416,14 @@ async def test_notifier_long_rate_limit_surfaces_retry_after(deps: Deps) -> None
         await harness.close()
 
 
-async def test_notifier_before_login_is_transient(deps: Deps) -> None:
+async def test_notifier_before_login_is_not_ready_and_transient(
+    deps: Deps, notifier: DiscordNotifier
+) -> None:
+    assert notifier.ready()  # the harness's client is connected
+    early = DiscordNotifier(HabitbotDiscord(deps), deps)
+    assert not early.ready()  # so the outbox dispatcher claims nothing for it yet
     with pytest.raises(DeliveryError) as error:
-        await DiscordNotifier(HabitbotDiscord(deps), deps).send("dm:1", Reply.text("x"))
+        await early.send("dm:1", Reply.text("x"))
     assert error.value.failure == "transient"
 
 
