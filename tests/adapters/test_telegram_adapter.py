@@ -12,8 +12,9 @@ from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import func, select
 
 from bots.actions import pressed
-from bots.commands import Deps, Invocation, execute
+from bots.commands import REGISTRY, Deps, Invocation, execute
 from bots.notify import DeliveryError
+from bots.parsing import split_command
 from bots.reply import Action, Button, Reply, bold, code
 from bots.telegram.admins import AdminCache
 from bots.telegram.app import TelegramBot
@@ -534,3 +535,128 @@ def test_token_is_redacted_from_logs() -> None:
 
 def test_services_default_to_the_real_executor(deps: Deps) -> None:
     assert Services(deps).execute is execute
+
+
+# Every registry command as a user types it, once in a private chat and once in a group. The
+# lists must name every command, so a new command joins this walk-through or the test fails.
+PRIVATE_SESSION = [
+    "/start",
+    "/help",
+    "/help done",
+    "/timezone Europe/Berlin",
+    "/settings profile=private quiet=22:00-07:00",
+    "/habit add Read every=day target=20 unit=pages",
+    "/habit add Smoking kind=quit",
+    "/habit list",
+    "/habit edit Read remind=21:00",
+    "/done Read 25",
+    "/undo Read",
+    "/done",
+    "/done Read",
+    "/today",
+    "/stats Read",
+    "/claim",
+    "/wallet",
+    "/badges",
+    "/freeze buy",
+    "/challenge new Solo Week days=7 habits=Walk private",
+    "/challenge list",
+    "/challenges",
+    "/challenge info 1",
+    "/challenge invite 1",
+    "/progress 1",
+    "/leaderboard 1",
+    "/leave 1",
+    "/challenge end 1",
+    "/habit remove Smoking",
+    "/join 1",
+    "/group show",
+    "/group settings digest=20:00",
+]
+GROUP_SESSION = [  # (who, text): the admin sets the group up, a member takes part
+    ("boss", "/start"),
+    ("boss", "/group settings announce=here digest=20:00 timezone=Europe/Berlin"),
+    ("boss", "/group show"),
+    ("boss", "/challenge new Move Week days=7 habits=Walk;Stretch"),
+    ("ann", "/help"),
+    ("ann", "/timezone Europe/Berlin"),
+    ("ann", "/settings nudges=off"),
+    ("ann", "/challenges"),
+    ("ann", "/challenge list"),
+    ("ann", "/challenge info 1"),
+    ("ann", "/join 1"),
+    ("ann", "/challenge invite 1"),
+    ("ann", "/habit add Read"),
+    ("ann", "/habit edit Read every=weekdays"),
+    ("ann", "/habit list"),
+    ("ann", "/done Walk"),
+    ("ann", "/done"),
+    ("ann", "/undo Walk"),
+    ("ann", "/done Walk"),
+    ("ann", "/today"),
+    ("ann", "/stats"),
+    ("ann", "/progress"),
+    ("ann", "/leaderboard"),
+    ("ann", "/claim"),
+    ("ann", "/wallet"),
+    ("ann", "/badges"),
+    ("ann", "/freeze buy"),
+    ("ann", "/habit remove Read"),
+    ("ann", "/leave 1"),
+    ("ann", "/challenge end 1"),  # refused: not an admin
+    ("boss", "/challenge end 1"),
+]
+
+
+def _commands_of(texts: list[str]) -> set[str]:
+    names = set()
+    for text in texts:
+        command, _ = REGISTRY.resolve(split_command(text)[0])
+        assert command is not None, text
+        names.add(command.name)
+    return names
+
+
+def test_the_walk_throughs_use_every_command() -> None:
+    every = set(REGISTRY.commands)
+    assert _commands_of(PRIVATE_SESSION) == every
+    assert _commands_of([text for _, text in GROUP_SESSION]) == every
+
+
+def _answer(sent: list[JsonDict]) -> str:
+    return " ".join(r.get("text") or r.get("caption") or "" for r in sent)
+
+
+async def test_every_command_answers_in_a_private_chat(h: Harness, emu: TelegramEmulator):
+    ann = emu.user(9001, "Ann")
+    for text in PRIVATE_SESSION:
+        sent = await h.say(ann, text)
+        answer = _answer(sent)
+        assert sent and answer.strip(), text
+        assert all(r["chat_id"] == 9001 for r in sent), text
+        assert "Something went wrong" not in answer, (text, answer)
+    # Spot checks that the walk-through did what a user would see.
+    [wallet] = await h.say(ann, "/wallet")
+    assert "coins" in wallet["text"]
+    [listed] = await h.say(ann, "/habit list")
+    assert "Read" in listed["text"] and "Smoking" not in listed["text"]
+
+
+async def test_every_command_answers_in_a_group(h: Harness, emu: TelegramEmulator, deps: Deps):
+    people = {"boss": emu.user(9101, "Boss"), "ann": emu.user(9102, "Ann")}
+    emu.add_chat(GROUP)
+    emu.set_member_status(GROUP["id"], 9101, "creator")
+    answers: dict[str, str] = {}
+    for who, text in GROUP_SESSION:
+        sent = await h.say(people[who], text, GROUP)
+        answer = _answer(sent)
+        assert sent and answer.strip(), (who, text)
+        assert "Something went wrong" not in answer, (who, text, answer)
+        # Each answer lands in the group, quoting the command, or in the private chat with
+        # a note left in the group (the wallet and other private replies).
+        assert sent[-1]["chat_id"] == GROUP["id"] and quoted(sent[-1]) == h.last_message_id
+        answers[f"{who} {text}"] = answer
+    assert "You joined" in answers["ann /join 1"]
+    assert "private chat" in answers["ann /wallet"]
+    assert "admins" in answers["ann /challenge end 1"]
+    assert "Move Week" in answers["boss /challenge end 1"]
