@@ -3,6 +3,7 @@ failures, so the outbox dispatcher knows whether to wait, retry or give up."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Literal, Protocol
 
 from bots.reply import Reply
@@ -18,9 +19,18 @@ class DeliveryError(Exception):
         self.retry_after = retry_after  # seconds, for rate_limited
 
 
+@dataclass
+class Progress:
+    """How many of a reply's messages (a long text goes out in several) have reached the chat.
+    A notifier skips that many and counts each one it sends, so a retry after a failure
+    halfway sends only the rest."""
+
+    parts: int = 0
+
+
 class Notifier(Protocol):
     platform: str
 
-    async def send(self, chat: str, reply: Reply) -> None:
+    async def send(self, chat: str, reply: Reply, progress: Progress | None = None) -> None:
         """Deliver to a private chat or group/channel id; raise DeliveryError on failure."""
         ...

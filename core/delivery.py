@@ -34,6 +34,7 @@ class Claimed:
     attempts: int
     dedupe_key: str
     lease: datetime  # the claimed_until this claim wrote: marks apply only while it still holds
+    parts_sent: int = 0  # messages of the reply delivered by earlier attempts
 
 
 # Per outbox kind, a check run at claim time that names rows overtaken by events (a reminder for
@@ -85,13 +86,16 @@ async def claim(
                 Outbox.attempts,
                 Outbox.dedupe_key,
                 Outbox.not_before,
+                Outbox.parts_sent,
             )
             .execution_options(synchronize_session=False)
         )
     ).all()
     rows.sort(key=lambda r: (r.not_before, r.id))  # RETURNING does not keep the subquery's order
     items = [
-        Claimed(r.id, platform, r.chat, r.kind, r.data, r.attempts, r.dedupe_key, until)
+        Claimed(
+            r.id, platform, r.chat, r.kind, r.data, r.attempts, r.dedupe_key, until, r.parts_sent
+        )
         for r in rows
     ]
     if not items:
@@ -183,10 +187,15 @@ async def mark_failed(session: AsyncSession, item: Claimed, reason: str, now: da
 
 
 async def retry_later(
-    session: AsyncSession, item: Claimed, reason: str, when: datetime, now: datetime
+    session: AsyncSession,
+    item: Claimed,
+    reason: str,
+    when: datetime,
+    now: datetime,
+    parts_sent: int = 0,
 ) -> bool:
-    """Count a failed attempt and try again at `when`; after MAX_ATTEMPTS the row fails.
-    Returns True when it will be retried."""
+    """Count a failed attempt and try again at `when`, after the `parts_sent` messages that
+    did arrive; after MAX_ATTEMPTS the row fails. Returns True when it will be retried."""
     attempts = item.attempts + 1
     if attempts >= MAX_ATTEMPTS:
         await _close(
@@ -194,14 +203,30 @@ async def retry_later(
             error=f"gave up after {attempts} attempts: {reason}"[:500],
         )
         return False
-    await _close(session, item, attempts=attempts, not_before=when, error=reason[:500])
+    await _close(
+        session,
+        item,
+        attempts=attempts,
+        not_before=when,
+        error=reason[:500],
+        parts_sent=max(parts_sent, item.parts_sent),
+    )
     return True
 
 
-async def defer(session: AsyncSession, item: Claimed, when: datetime, reason: str) -> bool:
-    """Hand a row back unsent, without counting an attempt (a rate limit is about pace, not
-    about the message): it becomes claimable again at `when`."""
-    return await _close(session, item, not_before=when, error=reason[:500])
+async def defer(
+    session: AsyncSession, item: Claimed, when: datetime, reason: str, parts_sent: int = 0
+) -> bool:
+    """Hand a row back unsent (or with its first `parts_sent` messages sent), without counting
+    an attempt (a rate limit is about pace, not about the message): it becomes claimable
+    again at `when`."""
+    return await _close(
+        session,
+        item,
+        not_before=when,
+        error=reason[:500],
+        parts_sent=max(parts_sent, item.parts_sent),
+    )
 
 
 async def release(session: AsyncSession, items: list[Claimed]) -> None:

@@ -28,7 +28,7 @@ from typing import Any, TypeVar
 import bots.commands  # noqa: F401  (registers every command module's renderers)
 import core.reminders  # noqa: F401  (registers the reminder/nudge obsolescence checks)
 from bots.notifications import RENDERERS, render
-from bots.notify import DeliveryError, Notifier
+from bots.notify import DeliveryError, Notifier, Progress
 from core.clock import Clock
 from core.delivery import (
     LEASE,
@@ -214,21 +214,24 @@ class Dispatcher:
             log.exception("rendering outbox row %s (%s) failed", item.id, item.kind)
             await self._record(mark_failed, item, f"render error: {error!r}")
             return None
+        progress = Progress(item.parts_sent)  # a retry sends only what did not arrive
         async with self._inflight:
             await self.limiter.acquire(item.chat)
             try:
-                await asyncio.wait_for(self.notifier.send(item.chat, reply), self.send_timeout)
+                await asyncio.wait_for(
+                    self.notifier.send(item.chat, reply, progress), self.send_timeout
+                )
             except DeliveryError as error:
-                return await self._shield(self._failed(item, error))
+                return await self._shield(self._failed(item, error, progress.parts))
             except TimeoutError:
                 failure = DeliveryError("transient", "timeout")
-                return await self._shield(self._failed(item, failure))
+                return await self._shield(self._failed(item, failure, progress.parts))
             except asyncio.CancelledError:
                 raise
             except Exception as error:  # a notifier bug: retry a few times, then give up
                 log.exception("%s notifier raised on outbox row %s", self.platform, item.id)
                 failure = DeliveryError("transient", repr(error))
-                return await self._shield(self._failed(item, failure))
+                return await self._shield(self._failed(item, failure, progress.parts))
         await self._shield(self._sent(item))
         return None
 
@@ -238,7 +241,9 @@ class Dispatcher:
             if not await mark_sent(session, item, self.clock.now()):
                 log.warning("outbox row %s was sent after its lease ran out", item.id)
 
-    async def _failed(self, item: Claimed, error: DeliveryError) -> float | str | None:
+    async def _failed(
+        self, item: Claimed, error: DeliveryError, parts_sent: int
+    ) -> float | str | None:
         now = self.clock.now()
         if error.failure == "rate_limited":
             seconds = max(0.0, float(error.retry_after or 1.0))
@@ -248,7 +253,9 @@ class Dispatcher:
                 self.limiter.block_chat(item.chat, seconds)
             self.stats["deferred"] += 1
             async with self.db.session() as session:
-                await defer(session, item, now + timedelta(seconds=seconds), error.reason)
+                await defer(
+                    session, item, now + timedelta(seconds=seconds), error.reason, parts_sent
+                )
             return seconds
         if error.failure == "permanent":
             self.stats["failed"] += 1
@@ -265,7 +272,7 @@ class Dispatcher:
         delay = self.retry.delay(item.attempts + 1)
         async with self.db.session() as session:
             retried = await retry_later(
-                session, item, error.reason, now + timedelta(seconds=delay), now
+                session, item, error.reason, now + timedelta(seconds=delay), now, parts_sent
             )
         self.stats["retried" if retried else "failed"] += 1
         return None

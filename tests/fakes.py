@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from bots.notify import DeliveryError
+from bots.notify import DeliveryError, Progress
 from bots.reply import Reply
 
 
@@ -57,7 +57,7 @@ class RecordingNotifier:
     def unblock(self, chat: str) -> None:
         self.blocked.pop(chat, None)
 
-    async def send(self, chat: str, reply: Reply) -> None:
+    async def send(self, chat: str, reply: Reply, progress: Progress | None = None) -> None:
         self.attempts.append((chat, self._now()))
         if self.before_send is not None:
             self.before_send(chat, reply)

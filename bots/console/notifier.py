@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from bots.console.repl import PLATFORM, Console
+from bots.notify import Progress
 from bots.reply import Reply
 
 
@@ -15,7 +16,7 @@ class ConsoleNotifier:
         # Printed once before the next message: time travel says when things were sent.
         self.stamp: str | None = None
 
-    async def send(self, chat: str, reply: Reply) -> None:
+    async def send(self, chat: str, reply: Reply, progress: Progress | None = None) -> None:
         if self.stamp is not None:
             self.console.write(self.stamp)
             self.stamp = None

@@ -13,7 +13,7 @@ import discord
 from bots.commands import Deps
 from bots.discord.handlers import DM_PREFIX, PLATFORM
 from bots.discord.render import render
-from bots.notify import DeliveryError
+from bots.notify import DeliveryError, Progress
 from bots.reply import Reply
 
 DEFAULT_RETRY_AFTER = 5.0  # seconds, when a 429 does not say
@@ -68,14 +68,16 @@ class DiscordNotifier:
         queued while Discord connects keep their attempts."""
         return self.client.is_ready() and not self.client.is_closed()
 
-    async def send(self, chat: str, reply: Reply) -> None:
+    async def send(self, chat: str, reply: Reply, progress: Progress | None = None) -> None:
         if not self.ready():
             raise DeliveryError("transient", "the Discord client is not connected (yet)")
+        progress = progress or Progress()
         try:
             target = await self._target(chat)
             rendered = await render(self.deps, reply)
-            for message in rendered.messages():
+            for message in rendered.messages()[progress.parts :]:
                 await target.send(**message)
+                progress.parts += 1
         except (discord.DiscordException, aiohttp.ClientError, OSError, ValueError) as error:
             raise classify(error) from error  # OSError includes TimeoutError
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from functools import partial
+
 from aiogram import Bot
 from aiogram.enums import ParseMode
 from aiogram.types import (
@@ -12,6 +15,7 @@ from aiogram.types import (
 )
 
 from bots.commands import Deps
+from bots.notify import Progress
 from bots.reply import Reply
 from bots.telegram.callbacks import keyboard
 from bots.telegram.render import CAPTION_LIMIT, chunks
@@ -26,46 +30,52 @@ async def send_reply(
     chat_id: int | str,
     reply: Reply,
     reply_to: int | None = None,
+    progress: Progress | None = None,
 ) -> list[Message]:
     """Send `reply`; the first message quotes `reply_to`, the keyboard rides on the last one.
 
     With an image, the first text chunk becomes its caption when it fits; otherwise the photo
-    goes first and the text follows.
+    goes first and the text follows. With `progress`, the first `progress.parts` messages are
+    taken as delivered already and each one sent is counted there.
     """
+    progress = progress or Progress()
     markup = await keyboard(deps, reply)
     parts = chunks(reply)
     texts = [c.html for c in parts]
+    calls: list[Callable[..., Awaitable[Message]]] = []
+    if reply.image:
+        caption = texts.pop(0) if parts and parts[0].length <= CAPTION_LIMIT else None
+        photo = BufferedInputFile(reply.image, reply.image_name)
+        calls.append(
+            partial(
+                bot.send_photo,
+                chat_id,
+                photo,
+                caption=caption,
+                parse_mode=ParseMode.HTML if caption else None,
+                reply_markup=markup if not texts else None,
+            )
+        )
+    elif not texts and markup is not None:
+        texts = [EMPTY_TEXT]
+    for i, text in enumerate(texts):
+        calls.append(
+            partial(
+                bot.send_message,
+                chat_id,
+                text,
+                parse_mode=ParseMode.HTML,
+                reply_markup=markup if i == len(texts) - 1 else None,
+                link_preview_options=NO_PREVIEW,
+            )
+        )
     quote = (
         ReplyParameters(message_id=reply_to, allow_sending_without_reply=True)
         if reply_to is not None
         else None
     )
     sent: list[Message] = []
-    if reply.image:
-        caption = texts.pop(0) if parts and parts[0].length <= CAPTION_LIMIT else None
-        sent.append(
-            await bot.send_photo(
-                chat_id,
-                BufferedInputFile(reply.image, reply.image_name),
-                caption=caption,
-                parse_mode=ParseMode.HTML if caption else None,
-                reply_markup=markup if not texts else None,
-                reply_parameters=quote,
-            )
-        )
-        quote = None
-    elif not texts and markup is not None:
-        texts = [EMPTY_TEXT]
-    for i, text in enumerate(texts):
-        sent.append(
-            await bot.send_message(
-                chat_id,
-                text,
-                parse_mode=ParseMode.HTML,
-                reply_markup=markup if i == len(texts) - 1 else None,
-                reply_parameters=quote,
-                link_preview_options=NO_PREVIEW,
-            )
-        )
-        quote = None
+    for call in calls[progress.parts :]:
+        sent.append(await call(reply_parameters=quote if progress.parts == 0 else None))
+        progress.parts += 1
     return sent

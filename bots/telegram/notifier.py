@@ -16,7 +16,7 @@ from aiogram.exceptions import (
 )
 
 from bots.commands import Deps
-from bots.notify import DeliveryError
+from bots.notify import DeliveryError, Progress
 from bots.reply import Reply
 from bots.telegram.delivery import send_reply
 
@@ -53,9 +53,9 @@ class TelegramNotifier:
     def __init__(self, bot: Bot, deps: Deps) -> None:
         self.bot, self.deps = bot, deps
 
-    async def send(self, chat: str, reply: Reply) -> None:
+    async def send(self, chat: str, reply: Reply, progress: Progress | None = None) -> None:
         target: int | str = int(chat) if chat.lstrip("-").isdigit() else chat
         try:
-            await send_reply(self.bot, self.deps, target, reply)
+            await send_reply(self.bot, self.deps, target, reply, progress=progress)
         except (TimeoutError, TelegramAPIError, aiohttp.ClientError) as error:
             raise classify(error, self.bot.token) from error

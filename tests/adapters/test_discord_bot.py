@@ -16,7 +16,7 @@ from bots.discord.app import HabitbotDiscord, ShardedHabitbotDiscord, create_cli
 from bots.discord.handlers import EXPIRED, PRIVATE_NOTE
 from bots.discord.notifier import DiscordNotifier
 from bots.discord.render import TEXT_LIMIT, view_for
-from bots.notify import DeliveryError
+from bots.notify import DeliveryError, Progress
 from bots.reply import Action, Button, Reply, bold
 from core.storage.models import Account, CheckIn, Group
 from tests.emulators.discord_harness import DiscordHarness
@@ -369,6 +369,28 @@ async def test_notifier_sends_to_dms_and_channels(
     assert sent["content"] == "⏰ Time for **Read**" and buttons(sent["payload"]) == ["hb:done|#1"]
     await notifier.send(str(CHANNEL), Reply.text("🏁 starts today"))
     assert h.calls(method="POST")[-1]["path"] == f"/channels/{CHANNEL}/messages"
+
+
+async def test_notifier_resumes_a_long_message_after_the_parts_that_arrived(
+    h: DiscordHarness, alice: Payload, notifier: DiscordNotifier
+) -> None:
+    reply = Reply.text("\n".join(f"line {i} " + "x" * 90 for i in range(50)))  # ~5,000 chars
+    progress = Progress()
+    await notifier.send("dm:42", reply, progress)
+    first = [c["content"] for c in h.calls(method="POST") if c["path"].endswith("/messages")]
+    assert progress.parts == len(first) == 3
+
+    h.fail_next_http(500, times=5, path=r"/messages$")  # the first part does not arrive
+    failed = Progress()
+    with pytest.raises(DeliveryError):
+        await notifier.send("dm:42", reply, failed)
+    assert failed.parts == 0
+
+    resumed = Progress(2)  # an earlier attempt delivered two parts: only the last goes out
+    before = len(h.calls(method="POST"))
+    await notifier.send("dm:42", reply, resumed)
+    posted = [c["content"] for c in h.calls(method="POST")[before:]]
+    assert posted == first[2:] and resumed.parts == 3
 
 
 async def test_notifier_user_who_cannot_be_reached(

@@ -148,7 +148,8 @@ class TelegramEmulator:
         self._blocked: set[int] = set()
         self._left: set[int] = set()
         self._callbacks: set[str] = set()
-        self._faults: dict[str, list[tuple[int, str, int | None]]] = {}
+        # Per method, what its next calls do: an error to return, or None to answer normally.
+        self._faults: dict[str, list[tuple[int, str, int | None] | None]] = {}
         self._allowed: set[str] | None = None
         self._poll_gen = 0
         self._wake = asyncio.Event()
@@ -253,9 +254,10 @@ class TelegramEmulator:
         self._blocked.discard(chat_id)
 
     def fail_next(self, method: str, status: int, description: str,
-                  retry_after: int | None = None, times: int = 1) -> None:
-        self._faults.setdefault(method.lower(), []).extend([(status, description, retry_after)]
-                                                           * times)
+                  retry_after: int | None = None, times: int = 1, after: int = 0) -> None:
+        """Fail the next `times` calls of `method`, once `after` more have gone through."""
+        self._faults.setdefault(method.lower(), []).extend(
+            [None] * after + [(status, description, retry_after)] * times)
 
     def reset_stats(self) -> None:
         self.stats.clear()
@@ -302,8 +304,8 @@ class TelegramEmulator:
         self.calls.append((method, {k: v for k, v in params.items() if k != "_files"}))
         self.stats["calls"] += 1
         try:
-            if faults := self._faults.get(method.lower()):
-                status, desc, retry = faults.pop(0)
+            if (faults := self._faults.get(method.lower())) and (fault := faults.pop(0)):
+                status, desc, retry = fault
                 raise ApiError(status, desc, retry)
             handler = getattr(self, f"_m_{method.lower()}", None)
             if handler is None:

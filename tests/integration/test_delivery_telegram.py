@@ -142,3 +142,19 @@ async def test_limits_are_kept_without_a_single_429(tg: Setup) -> None:
         assert [r["text"] for r in tg.emulator.received[chat]] == (
             ["a", "b", "c"] if chat > 0 else ["x", "y", "z"])
         assert min(b - a for a, b in itertools.pairwise(times)) >= 0.95
+
+
+async def test_a_long_message_failing_halfway_resends_only_the_rest(tg: Setup) -> None:
+    """A reply over 4,096 characters goes out in parts; when Telegram fails on the second
+    (a 500, then a 429), the retries send the parts that did not arrive, each exactly once.
+    (The emulator also refuses parts sent to one chat faster than 1/s; those resume too.)"""
+    await tg.user(111, "Ann")
+    text = "\n".join(f"line {i} " + "x" * 90 for i in range(120))  # about 12,000 characters
+    tg.emulator.fail_next("sendMessage", 500, "Internal Server Error", after=1)
+    tg.emulator.fail_next("sendMessage", 429, "Too Many Requests: retry after 1", retry_after=1)
+    await tg.queue(111, text)
+    [row] = await tg.settled(1, timeout=20)
+    parts = received(tg.emulator, 111)
+    assert row.status == "sent" and len(parts) == 3 and len(set(parts)) == 3
+    assert "\n".join(parts).replace("\n", "") == text.replace("\n", "")
+    assert row.parts_sent >= 1 and tg.calls_to(111) >= 5  # part 1, two failures, parts 2, 3
