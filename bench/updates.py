@@ -9,7 +9,7 @@ PostgreSQL when TEST_DATABASE_URL is set (the benchmark owns that database: it r
 Each user has 10 daily habits and checks each in once a day, so every update is a real
 check-in (a new row, coins, the streak). Updates are handled one at a time for the latency figures,
 then in batches of 100 handled concurrently, as long polling hands them over. The check-ins and
-the echo take turns in slices of 250 updates, so both see the machine in the same state: on a
+the echo take turns in slices of 100 updates, so both see the machine in the same state: on a
 shared machine the speed drifts by tens of percent within a minute, and measured one after the
 other their ratio drifted with it.
 Usage: python bench/updates.py [--users N] [--per-user N]

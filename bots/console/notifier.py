@@ -17,6 +17,7 @@ class ConsoleNotifier:
         self.stamp: str | None = None
 
     async def send(self, chat: str, reply: Reply, progress: Progress | None = None) -> None:
+        # A reply is printed whole and never fails halfway, so `progress` has nothing to skip.
         if self.stamp is not None:
             self.console.write(self.stamp)
             self.stamp = None
