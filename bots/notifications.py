@@ -29,6 +29,13 @@ def render(kind: str, data: dict[str, Any]) -> Reply:
     return renderer(data)
 
 
+@renders("answer")
+def _answer(data: dict[str, Any]) -> Reply:
+    """A command's reply recorded with its effects, sent by the outbox when the process that
+    should have sent it at once could not (it died, or the platform was busy)."""
+    return Reply.from_data(data["reply"])
+
+
 # ---------------------------------------------------------------- scheduler: reminders, nudges
 
 

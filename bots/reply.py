@@ -5,8 +5,9 @@ Adapters render it (console text, Telegram HTML, Discord markdown); nothing here
 
 from __future__ import annotations
 
+import base64
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 Style = Literal["plain", "bold", "italic", "code"]
 
@@ -98,6 +99,40 @@ class Reply:
 
     def plain(self) -> str:
         return "\n".join("".join(s.text for s in line) for line in self.lines)
+
+    def to_data(self) -> dict[str, Any]:
+        """JSON-safe, for an outbox row that must survive a restart (from_data reads it)."""
+        data: dict[str, Any] = {
+            "lines": [[[s.text, s.style] for s in line] for line in self.lines],
+        }
+        if self.buttons:
+            data["buttons"] = [
+                [[b.label, b.action.command, b.action.args] for b in row] for row in self.buttons
+            ]
+        if self.image is not None:
+            data["image"] = base64.b64encode(self.image).decode()
+            data["image_name"] = self.image_name
+        if self.image_alt is not None:
+            data["image_alt"] = self.image_alt
+        for flag in ("private", "error"):
+            if getattr(self, flag):
+                data[flag] = True
+        return data
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any]) -> Reply:
+        return cls(
+            lines=[tuple(Span(text, style) for text, style in line) for line in data["lines"]],
+            buttons=[
+                [Button(label, Action(command, args)) for label, command, args in row]
+                for row in data.get("buttons", [])
+            ],
+            image=base64.b64decode(data["image"]) if "image" in data else None,
+            image_name=data.get("image_name", "image.png"),
+            image_alt=data.get("image_alt"),
+            private=bool(data.get("private")),
+            error=bool(data.get("error")),
+        )
 
 
 def split_text(text: str, limit: int) -> list[str]:

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.storage.db import insert_ignore
 from core.storage.models import Account, Group, Outbox
 
 LEASE = timedelta(minutes=2)
@@ -323,3 +324,73 @@ async def prune(
             )
             removed += int(result.rowcount)  # type: ignore[attr-defined]
     return removed
+
+
+# ------------------------------------------------------------ answers to incoming updates
+# An answer is recorded in the transaction of the command it answers, already leased to the
+# process that sends it at once. If that process dies before writing down that it was sent, the
+# lease runs out and a dispatcher sends it: a reply is never lost, and arrives twice only when
+# the sender died with it in flight.
+ANSWER_LEASE = timedelta(seconds=15)
+
+
+async def record_answer(
+    session: AsyncSession,
+    *,
+    platform: str,
+    chat: str,
+    data: dict[str, Any],
+    key: str,
+    now: datetime,
+    lease: timedelta = ANSWER_LEASE,
+) -> int | None:
+    """The outbox id of the answer, or None when this update was answered already (a replay
+    after a crash, or the same update given to two processes)."""
+    return await session.scalar(
+        insert_ignore(
+            session,
+            Outbox,
+            dict(
+                dedupe_key=f"answer:{key}"[:160],
+                platform=platform,
+                chat=chat,
+                kind="answer",
+                data=data,
+                status="pending",
+                attempts=0,
+                not_before=now,
+                claimed_until=now + lease,
+                created_at=now,
+            ),
+        ).returning(Outbox.id)
+    )
+
+
+async def answers_sent(session: AsyncSession, ids: list[int], now: datetime) -> None:
+    await session.execute(
+        update(Outbox)
+        .where(Outbox.id.in_(ids), Outbox.status == "pending")
+        .values(status="sent", sent_at=now, claimed_until=None, error=None)
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def hand_over(
+    session: AsyncSession, outbox_id: int, when: datetime, reason: str, parts_sent: int
+) -> None:
+    """The sender could not deliver the answer now: the dispatcher takes it from `when`."""
+    await session.execute(
+        update(Outbox)
+        .where(Outbox.id == outbox_id, Outbox.status == "pending")
+        .values(claimed_until=None, not_before=when, error=reason[:500], parts_sent=parts_sent)
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def answer_failed(session: AsyncSession, outbox_id: int, reason: str) -> None:
+    await session.execute(
+        update(Outbox)
+        .where(Outbox.id == outbox_id, Outbox.status == "pending")
+        .values(status="failed", claimed_until=None, error=reason[:500])
+        .execution_options(synchronize_session=False)
+    )

@@ -2,7 +2,7 @@
 
 from bots.commands import basics, challenges, habits, rewards  # noqa: F401
 from bots.commands.context import Chat, Deps, Invocation
-from bots.commands.executor import execute
+from bots.commands.executor import AlreadyAnswered, Answer, execute
 from bots.commands.registry import REGISTRY
 
-__all__ = ["REGISTRY", "Chat", "Deps", "Invocation", "execute"]
+__all__ = ["REGISTRY", "AlreadyAnswered", "Answer", "Chat", "Deps", "Invocation", "execute"]

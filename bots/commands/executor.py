@@ -5,7 +5,10 @@ from __future__ import annotations
 import difflib
 import logging
 import secrets
-from typing import Any
+from datetime import datetime
+from typing import Any, Protocol
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bots.commands.context import Ctx, Deps, Invocation
 from bots.commands.registry import REGISTRY, Command, Registry
@@ -19,21 +22,45 @@ from core.users.accounts import resolve_account
 log = logging.getLogger("habitbot.commands")
 
 
-async def execute(deps: Deps, inv: Invocation, registry: Registry = REGISTRY) -> Reply:
+class Answer(Protocol):
+    """Where an adapter records the reply to one incoming update (bots/answers.py), in the
+    transaction of the command's effects, so a crash can neither lose the reply nor, on a
+    replay of the update, apply the command twice."""
+
+    async def record(self, session: AsyncSession, reply: Reply, now: datetime) -> bool:
+        """False when this update was answered already."""
+        ...
+
+
+class AlreadyAnswered(Exception):
+    """The update was answered before (a replay, or a twin on another process); what this run
+    did was rolled back, and there is nothing to send."""
+
+
+async def execute(
+    deps: Deps, inv: Invocation, registry: Registry = REGISTRY, answer: Answer | None = None
+) -> Reply:
     try:
         found = find(inv, registry)
-        if isinstance(found, Reply):
-            return found
-        command, raw = found
-        return await _run(deps, inv, command, raw)
+        if not isinstance(found, Reply):
+            command, raw = found
+            return await _run(deps, inv, command, raw, answer)
+        reply = found
+    except AlreadyAnswered:
+        raise
     except UsageError as error:
-        return Reply.text(str(error), error=True).add("Usage: ", code(_usage(inv, registry)))
+        reply = Reply.text(str(error), error=True).add("Usage: ", code(_usage(inv, registry)))
     except DomainError as error:
-        return Reply.text(str(error), error=True)
+        reply = Reply.text(str(error), error=True)
     except Exception:
         ref = secrets.token_hex(3)
         log.exception("command failed (ref %s): %s", ref, inv.command or (inv.text or "")[:80])
-        return Reply.text(f"Something went wrong (ref {ref}). Please try again.", error=True)
+        reply = Reply.text(f"Something went wrong (ref {ref}). Please try again.", error=True)
+    if answer is not None:  # nothing was changed: the reply is recorded on its own
+        async with deps.db.session() as session:
+            if not await answer.record(session, reply, deps.clock.now()):
+                raise AlreadyAnswered
+    return reply
 
 
 def find(inv: Invocation, registry: Registry) -> tuple[Command, dict[str, str]] | Reply:
@@ -81,7 +108,9 @@ def _usage(inv: Invocation, registry: Registry) -> str:
     return found.usage() if found else "/help"
 
 
-async def _run(deps: Deps, inv: Invocation, command: Command, raw: dict[str, str]) -> Reply:
+async def _run(
+    deps: Deps, inv: Invocation, command: Command, raw: dict[str, str], answer: Answer | None
+) -> Reply:
     now = deps.clock.now()
     notices: list[Reply] = []
     async with deps.db.session() as session:
@@ -107,6 +136,8 @@ async def _run(deps: Deps, inv: Invocation, command: Command, raw: dict[str, str
             days = ", ".join(d.strftime("%a %d %b") for d in frozen)
             notices.append(Reply.text("🧊 A streak freeze covered ", bold(days), "."))
         reply = await command.handler(ctx, args)
-    for notice in notices:
-        reply = notice.extend(reply)
+        for notice in notices:
+            reply = notice.extend(reply)
+        if answer is not None and not await answer.record(session, reply, now):
+            raise AlreadyAnswered
     return reply

@@ -6,18 +6,17 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-from collections.abc import Awaitable, Callable
-from typing import Any
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.session.base import BaseSession
 from aiogram.client.telegram import PRODUCTION, TelegramAPIServer
-from aiogram.types import TelegramObject
 
+from bots.answers import Receipts
 from bots.commands import Deps
 from bots.telegram.admins import AdminCache
 from bots.telegram.handlers import Services, build_router
+from bots.telegram.intake import Intake
 from bots.telegram.menu import publish
 from bots.telegram.notifier import TelegramNotifier
 from bots.telegram.webhook import serve_webhook
@@ -39,35 +38,17 @@ class TelegramBot:
             api = TelegramAPIServer.from_base(api_base) if api_base else PRODUCTION
             session = AiohttpSession(api=api)
         self.bot = Bot(token, session=session)
-        self.services = services or Services(deps, AdminCache())
+        self.services = services or Services(deps, AdminCache(), Receipts(deps.db, deps.clock))
         self.dp = Dispatcher(services=self.services)
         self.dp.include_router(build_router())
-        self.dp.update.outer_middleware(self._track)
+        self.intake = Intake(self.dp, self.bot, deps)
         self.notifier = TelegramNotifier(self.bot, deps)
-        self._inflight: set[asyncio.Task[Any]] = set()
-
-    async def _track(
-        self,
-        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
-        event: TelegramObject,
-        data: dict[str, Any],
-    ) -> Any:
-        """Remember updates being handled, so a shutdown can let them finish (aiogram does not
-        wait for its per-update tasks before the session closes)."""
-        task = asyncio.current_task()
-        if task is not None:
-            self._inflight.add(task)
-        try:
-            return await handler(event, data)
-        finally:
-            self._inflight.discard(task)  # type: ignore[arg-type]
 
     async def drain(self, grace: float = 10.0) -> None:
-        """Wait (bounded) for updates still being handled."""
-        pending = self._inflight - {asyncio.current_task()}
-        if pending:
-            log.info("Telegram: finishing %d update(s) in progress", len(pending))
-            await asyncio.wait(pending, timeout=grace)
+        """Stopping: updates in progress finish and send their replies (bounded by `grace`),
+        and what was delivered is written down."""
+        await self.intake.drain(grace)
+        await self.services.receipts.close()
 
     @property
     def allowed_updates(self) -> list[str]:
@@ -84,20 +65,12 @@ class TelegramBot:
         """Long polling until cancelled."""
         await self.start()
         await self.bot.delete_webhook(drop_pending_updates=False)  # polling and webhook exclude
-        polling = asyncio.create_task(
-            self.dp.start_polling(
-                self.bot,
-                polling_timeout=polling_timeout,
-                handle_signals=False,  # habitbot.app owns the signals for every service
-                close_bot_session=False,
-                allowed_updates=self.allowed_updates,
-            )
-        )
+        polling = asyncio.create_task(self.intake.poll(self.allowed_updates, polling_timeout))
         try:
+            await self.intake.replay()
             await asyncio.shield(polling)
         except asyncio.CancelledError:
-            # Cancelling start_polling itself would orphan its getUpdates loop; ask it to stop.
-            await self.dp.stop_polling()
+            self.intake.stop()  # the batch in hand is taken in and confirmed first
             await polling
             raise
         finally:
@@ -108,9 +81,9 @@ class TelegramBot:
         this registration (Telegram echoes whatever setWebhook was given)."""
         await self.start()
         try:
+            await self.intake.replay()
             await serve_webhook(
-                self.dp,
-                self.bot,
+                self.intake,
                 url,
                 secret or secrets.token_urlsafe(32),
                 host,

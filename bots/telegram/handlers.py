@@ -3,24 +3,29 @@ bots/commands. Dependencies arrive through the Dispatcher as `services` (no glob
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
+import aiohttp
 from aiogram import Bot, Router
 from aiogram.enums import ChatType
-from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError
-from aiogram.types import CallbackQuery, ChatMemberUpdated, ErrorEvent, Message
+from aiogram.exceptions import TelegramAPIError, TelegramBadRequest, TelegramForbiddenError
+from aiogram.types import CallbackQuery, ChatMemberUpdated, ErrorEvent, Message, Update
 from aiogram.types import Chat as TgChat
 from aiogram.types import User as TgUser
 
 from bots.actions import pressed
-from bots.commands import Chat, Deps, Invocation, execute
+from bots.answers import OutboxAnswer, Receipts
+from bots.commands import AlreadyAnswered, Answer, Chat, Deps, Invocation, execute
+from bots.notify import Progress
 from bots.reply import Reply, code
 from bots.telegram.admins import AdminCache
 from bots.telegram.delivery import send_reply
+from bots.telegram.notifier import classify
 from core.groups.service import move_group, set_group_reachable
 from core.users.accounts import set_private_chat_reachable
 
@@ -33,7 +38,13 @@ START_PAYLOAD = "go"  # t.me/<bot>?start=go: the deep link that opens a private 
 # "/name", "/name@bot", then arguments; Telegram command names are [A-Za-z0-9_].
 _COMMAND = re.compile(r"/([A-Za-z0-9_]+)(?:@([A-Za-z0-9_]+))?(?=\s|$)(.*)", re.DOTALL)
 
-Execute = Callable[[Deps, Invocation], Awaitable[Reply]]
+# A reply the Bot API refuses for now is tried again at once if Telegram asks for a short wait,
+# then left to the outbox; and never held on to longer than this, so that the outbox, which
+# takes it over when its lease ends, cannot send it a second time.
+WAIT_AT_MOST = 3.0
+SEND_TIMEOUT = 10.0
+
+Execute = Callable[..., Awaitable[Reply]]  # (deps, inv, answer=...) as bots.commands.execute
 
 
 @dataclass
@@ -42,7 +53,29 @@ class Services:
 
     deps: Deps
     admins: AdminCache = field(default_factory=AdminCache)
+    receipts: Receipts | None = None  # None: replies are sent without being recorded first
     execute: Execute = execute  # tests may wrap it to watch Invocations
+
+    def answer(self, update: Update | None, chat: TgChat, user: TgUser) -> OutboxAnswer | None:
+        """The durable answer to this update: recorded with the command's effects, keyed by
+        the update, so a replay or a second process given the same update changes nothing."""
+        if self.receipts is None or update is None:
+            return None
+        group = chat.type in GROUP_TYPES
+
+        def chat_for(reply: Reply) -> str:
+            return str(user.id) if reply.private and group else str(chat.id)
+
+        return OutboxAnswer(PLATFORM, f"{PLATFORM}:{update.update_id}", chat_for)
+
+    async def run(self, inv: Invocation, answer: Answer | None) -> Reply | None:
+        """The command's reply, or None when the update was answered already."""
+        try:
+            if answer is None:
+                return await self.execute(self.deps, inv)
+            return await self.execute(self.deps, inv, answer=answer)
+        except AlreadyAnswered:
+            return None
 
 
 def command_for_us(text: str, bot_username: str) -> str | None:
@@ -80,15 +113,16 @@ async def deliver(
     user: TgUser,
     reply: Reply,
     reply_to: int | None = None,
+    answer: OutboxAnswer | None = None,
 ) -> None:
     """Answer where the command came from; private replies asked for in a group go to the
     user's private chat, with a short note (or a deep link) left in the group."""
     deps = services.deps
     if not (reply.private and chat.type in GROUP_TYPES):
-        await send_reply(bot, deps, chat.id, reply, reply_to=reply_to)
+        await _send(bot, services, chat.id, reply, reply_to, answer)
         return
     try:
-        await send_reply(bot, deps, user.id, reply)
+        await _send(bot, services, user.id, reply, None, answer)
         note = Reply.text("🔒 I sent you the answer in our private chat.")
     except (TelegramForbiddenError, TelegramBadRequest) as error:
         if isinstance(error, TelegramBadRequest) and "chat not found" not in error.message:
@@ -102,6 +136,49 @@ async def deliver(
     await send_reply(bot, deps, chat.id, note, reply_to=reply_to)
 
 
+async def _send(
+    bot: Bot,
+    services: Services,
+    chat_id: int,
+    reply: Reply,
+    reply_to: int | None,
+    answer: OutboxAnswer | None,
+) -> None:
+    """Send at once. A recorded answer that Telegram refuses for now (429, 5xx, a timeout) is
+    tried again within a short retry_after, then handed to the outbox, which sends the parts
+    that did not arrive; one refused for good is closed and the error raised."""
+    receipts = services.receipts
+    if answer is None or answer.outbox_id is None or receipts is None:
+        await send_reply(bot, services.deps, chat_id, reply, reply_to=reply_to)
+        return
+    progress = Progress()
+    wait, reason = 0.0, ""
+    try:
+        for _ in range(2):
+            try:
+                await asyncio.wait_for(
+                    send_reply(bot, services.deps, chat_id, reply, reply_to, progress),
+                    SEND_TIMEOUT,
+                )
+            except (TimeoutError, TelegramAPIError, aiohttp.ClientError) as error:
+                failure = classify(error, bot.token)
+                if failure.failure == "permanent":
+                    await receipts.failed(answer.outbox_id, failure.reason)
+                    raise
+                wait, reason = failure.retry_after or 1.0, failure.reason
+                if wait > WAIT_AT_MOST:
+                    break
+                await asyncio.sleep(wait)
+            else:
+                receipts.sent(answer.outbox_id)
+                return
+    except asyncio.CancelledError:  # stopping: the next start sends it, without waiting
+        await asyncio.shield(receipts.hand_over(answer.outbox_id, 0, "stopped", progress.parts))
+        raise
+    log.info("reply to update %s left to the outbox: %s", answer.key, reason)
+    await receipts.hand_over(answer.outbox_id, wait, reason, progress.parts)
+
+
 def build_router() -> Router:
     """A fresh router per Dispatcher (a router can belong to one parent only)."""
     router = Router(name="habitbot-telegram")
@@ -109,16 +186,20 @@ def build_router() -> Router:
     # One message handler without filters: aiogram runs synchronous (magic) filters in a
     # thread each, which costs more than this whole routing.
     @router.message()
-    async def on_message(message: Message, bot: Bot, services: Services) -> None:
+    async def on_message(
+        message: Message, bot: Bot, services: Services, event_update: Update | None = None
+    ) -> None:
         if message.migrate_to_chat_id is not None:  # the old group's last word
             await _move(services, message.chat.id, message.migrate_to_chat_id)
         elif message.migrate_from_chat_id is not None:  # the same move, seen from the new one
             await _move(services, message.migrate_from_chat_id, message.chat.id)
         elif message.text is not None:
-            await _on_text(message, bot, services)
+            await _on_text(message, bot, services, event_update)
 
     @router.callback_query()
-    async def on_button(query: CallbackQuery, bot: Bot, services: Services) -> None:
+    async def on_button(
+        query: CallbackQuery, bot: Bot, services: Services, event_update: Update | None = None
+    ) -> None:
         message = query.message
         text = await pressed(services.deps, query.data) if message is not None else None
         if message is None or text is None or query.from_user.is_bot:
@@ -126,8 +207,10 @@ def build_router() -> Router:
             return
         await query.answer()  # stop the spinner now; the result arrives as a new message
         inv = await invocation(bot, services, message.chat, query.from_user, text)
-        reply = await services.execute(services.deps, inv)
-        await deliver(bot, services, message.chat, query.from_user, reply)
+        answer = services.answer(event_update, message.chat, query.from_user)
+        reply = await services.run(inv, answer)
+        if reply is not None:
+            await deliver(bot, services, message.chat, query.from_user, reply, answer=answer)
 
     @router.my_chat_member()
     async def membership_changed(event: ChatMemberUpdated, services: Services) -> None:
@@ -182,7 +265,9 @@ async def _move(services: Services, old: int | None, new: int | None) -> None:
         log.info("group %s moved to %s", old, new)
 
 
-async def _on_text(message: Message, bot: Bot, services: Services) -> None:
+async def _on_text(
+    message: Message, bot: Bot, services: Services, update: Update | None
+) -> None:
     user = message.from_user
     if user is None or user.is_bot or message.sender_chat is not None:
         return  # other bots, anonymous admins and channels speaking in a group
@@ -200,6 +285,9 @@ async def _on_text(message: Message, bot: Bot, services: Services) -> None:
     if command is None:
         return  # in groups, only well-formed commands addressed to us get an answer
     inv = await invocation(bot, services, message.chat, user, command)
-    reply = await services.execute(services.deps, inv)
+    answer = services.answer(update, message.chat, user)
+    reply = await services.run(inv, answer)
+    if reply is None:
+        return
     quote = None if private else message.message_id
-    await deliver(bot, services, message.chat, user, reply, reply_to=quote)
+    await deliver(bot, services, message.chat, user, reply, reply_to=quote, answer=answer)

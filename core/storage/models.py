@@ -287,3 +287,16 @@ class ActionToken(Base):
     token: Mapped[str] = mapped_column(String(16), primary_key=True)
     action: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class HeldUpdate(Base):
+    """A platform update taken in but not yet answered when the platform had to be told it
+    arrived (a slow command): kept so a crash replays it. Most updates never come here: their
+    answer is recorded with their effects (an outbox row keyed by the update) first."""
+
+    __tablename__ = "held_updates"
+
+    platform: Mapped[str] = mapped_column(String(16), primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)  # Telegram's update_id
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime())

@@ -42,9 +42,9 @@ class Harness:
         self.invocations: list[Invocation] = []
         self.last_message_id = 0
 
-        async def watched(deps: Deps, inv: Invocation) -> Reply:
+        async def watched(deps: Deps, inv: Invocation, **options: Any) -> Reply:
             self.invocations.append(inv)
-            return await execute(deps, inv)
+            return await execute(deps, inv, **options)
 
         tg.services.execute = watched
 
@@ -490,7 +490,7 @@ async def test_command_menu_scopes(emu: TelegramEmulator, tg):
 async def test_webhook_checks_the_secret(emu: TelegramEmulator, tg, h: Harness):
     ann = emu.user(9101, "Ann")
     update = emu.send_text(ann, "/start")
-    app = webhook_app(tg.dp, tg.bot, "/tg/hook", "s3cret")
+    app = webhook_app(tg.intake, "/tg/hook", "s3cret")
     async with TestClient(TestServer(app)) as client:
         denied = await client.post("/tg/hook", json=update)
         assert denied.status == 401

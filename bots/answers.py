@@ -1,0 +1,89 @@
+"""Answers to incoming updates, durable on every platform: recorded with the command's effects
+(an outbox row keyed by the update, leased to this process), sent at once, and written down as
+sent in small batches. A reply the platform refuses for now, or one this process dies holding,
+is the outbox dispatcher's to send."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bots.reply import Reply
+from core.clock import Clock
+from core.delivery import answer_failed, answers_sent, hand_over, record_answer
+from core.storage.db import Database
+
+log = logging.getLogger("habitbot.answers")
+
+
+@dataclass
+class OutboxAnswer:
+    """The answer to one update (a bots.commands.Answer): `key` names the update on its platform
+    ("telegram:123"); `chat_for` says where a reply goes (a private reply asked for in a group
+    goes to the person's private chat)."""
+
+    platform: str
+    key: str
+    chat_for: Callable[[Reply], str]
+    extra: dict[str, Any] = field(default_factory=dict)
+    outbox_id: int | None = None
+    chat: str = ""
+
+    async def record(self, session: AsyncSession, reply: Reply, now: datetime) -> bool:
+        self.chat = self.chat_for(reply)
+        self.outbox_id = await record_answer(
+            session,
+            platform=self.platform,
+            chat=self.chat,
+            data={"reply": reply.to_data(), **self.extra},
+            key=self.key,
+            now=now,
+        )
+        return self.outbox_id is not None
+
+
+class Receipts:
+    """Writes down which recorded answers were delivered. Marks made while a write is under way
+    go in the next one, so a burst costs a few statements, not one transaction per reply."""
+
+    def __init__(self, db: Database, clock: Clock) -> None:
+        self.db, self.clock = db, clock
+        self._sent: list[int] = []
+        self._writer: asyncio.Task[None] | None = None
+
+    def sent(self, outbox_id: int) -> None:
+        self._sent.append(outbox_id)
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.ensure_future(self._write())
+
+    async def _write(self) -> None:
+        while self._sent:
+            batch, self._sent = self._sent, []
+            try:
+                async with self.db.session() as session:
+                    await answers_sent(session, batch, self.clock.now())
+            except Exception:
+                # Unwritten, the answers are sent again once their lease runs out: say so.
+                log.exception("could not write down %d delivered answer(s)", len(batch))
+
+    async def hand_over(self, outbox_id: int, seconds: float, reason: str, parts: int) -> None:
+        when = self.clock.now() + timedelta(seconds=seconds)
+        async with self.db.session() as session:
+            await hand_over(session, outbox_id, when, reason, parts)
+
+    async def failed(self, outbox_id: int, reason: str) -> None:
+        async with self.db.session() as session:
+            await answer_failed(session, outbox_id, reason)
+
+    async def close(self) -> None:
+        """Before the process exits: every delivered answer written down."""
+        while self._writer is not None and not self._writer.done():
+            with contextlib.suppress(Exception):
+                await asyncio.shield(self._writer)
