@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import os
 import signal
 import socket
@@ -24,6 +25,7 @@ JsonDict = dict[str, Any]
 TOKEN = "987654:AAH-e2e_SecretTokenValue"
 GROUP = {"id": -1002000000002, "type": "supergroup", "title": "Gym"}
 PG_URL = os.environ.get("TEST_DATABASE_URL")
+_starts = itertools.count()
 
 
 class Bot:
@@ -65,10 +67,14 @@ async def launch(
     db: Database,
     extra_env: dict[str, str],
     ready: Callable[[TelegramEmulator], bool],
+    emu: TelegramEmulator | None = None,
 ) -> AsyncIterator[Bot]:
-    """`habitbot run` as a subprocess against a fresh emulator; stopped by SIGTERM."""
-    emu = TelegramEmulator(token=TOKEN, bot_username="habit_e2e_bot")
-    await emu.start()
+    """`habitbot run` as a subprocess against `emu` (else a fresh emulator, stopped after);
+    stopped by SIGTERM."""
+    own = emu is None
+    if emu is None:
+        emu = TelegramEmulator(token=TOKEN, bot_username="habit_e2e_bot")
+        await emu.start()
     env = {
         k: v
         for k, v in os.environ.items()
@@ -84,7 +90,7 @@ async def launch(
     }
     if PG_URL:  # the `db` fixture just emptied this PostgreSQL database
         env["DATABASE_URL"] = db.url
-    log = tmp_path / "bot.log"
+    log = tmp_path / f"bot{next(_starts)}.log"  # one per start
     with log.open("wb") as out:
         proc = await asyncio.create_subprocess_exec(
             sys.executable,
@@ -112,7 +118,8 @@ async def launch(
             except TimeoutError:
                 proc.kill()
                 await proc.wait()
-        await emu.stop()
+        if own:
+            await emu.stop()
 
 
 @pytest.fixture

@@ -126,6 +126,7 @@ class TelegramEmulator:
         self.per_chat_interval, self.group_per_min = per_chat_interval, group_per_min
         self.rate_slack = rate_slack  # seconds forgiven for network/scheduler jitter
         self.strict_chats = strict_chats  # False: any chat_id is accepted (fan-out benchmarks)
+        self.send_delay = 0.0  # seconds each send takes to answer: a slow Bot API
         self.base_url = ""
         # Public, test-readable state.
         self.sent: list[JsonDict] = []
@@ -311,6 +312,8 @@ class TelegramEmulator:
             if handler is None:
                 raise ApiError(404, "Not Found: method not found")
             if method.lower() in _CHAT_METHODS:
+                if self.send_delay and method.lower().startswith("send"):
+                    await asyncio.sleep(self.send_delay)
                 params["chat_id"] = self._check_chat(params.get("chat_id"))
             result = await handler(params)
         except ApiError as e:
