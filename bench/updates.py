@@ -1,5 +1,7 @@
 """Telegram updates per second: 5,000 `/done` check-ins from 500 users through the real aiogram
-Dispatcher and our handlers, against 5,000 updates to a bare aiogram echo handler.
+Dispatcher and our handlers, against 5,000 updates to a bare aiogram echo handler, and against
+5,000 check-ins by 500 other users with durable intake off (replies sent, not recorded first),
+which prints what durable intake costs.
 
 Bot API calls are captured in-process (a BaseSession that records each call and returns a
 canned result, no HTTP), so the figures are the bot's own cost: update parsing, routing, the
@@ -8,8 +10,9 @@ PostgreSQL when TEST_DATABASE_URL is set (the benchmark owns that database: it r
 
 Each user has 10 daily habits and checks each in once a day, so every update is a real
 check-in (a new row, coins, the streak). Updates are handled one at a time for the latency figures,
-then in batches of 100 handled concurrently, as long polling hands them over. The check-ins and
-the echo take turns in slices of 100 updates, so both see the machine in the same state: on a
+then in batches of 100 handled concurrently, as long polling hands them over (through the
+intake, which returns once each update is answered). The three kinds take turns in slices of
+100 updates, so both see the machine in the same state: on a
 shared machine the speed drifts by tens of percent within a minute, and measured one after the
 other their ratio drifted with it.
 Usage: python bench/updates.py [--users N] [--per-user N]
@@ -37,11 +40,13 @@ from _scratch import database_name, scratch_database
 from aiogram import Bot, Dispatcher, Router
 from aiogram.client.session.base import BaseSession
 from aiogram.methods import GetMe, SendMessage, TelegramMethod
-from aiogram.types import Chat, Message, User
+from aiogram.types import Chat, Message, Update, User
 from sqlalchemy import event, insert, text
 
 from bots.commands import Deps
+from bots.telegram.admins import AdminCache
 from bots.telegram.app import TelegramBot
+from bots.telegram.handlers import Services
 from core.clock import FakeClock
 from core.storage.db import Database
 from core.storage.models import Account, Habit
@@ -166,22 +171,43 @@ async def build(db: Database, users: int, habits: int) -> None:
 Feed = Callable[[dict[str, Any]], Awaitable[Any]]
 
 
-async def measure(feed: Feed, updates: list[dict[str, Any]]) -> tuple[float, float, list[float]]:
-    """One at a time: (wall seconds, CPU seconds of this process, per-update times)."""
+async def nothing() -> None:
+    pass
+
+
+async def measure(
+    feed: Feed, updates: list[dict[str, Any]], flush: Callable[[], Awaitable[None]] = nothing
+) -> tuple[float, float, list[float]]:
+    """One at a time: (wall seconds, CPU seconds of this process, per-update times). `flush`
+    (writing down the replies delivered, batched in the background) is timed with the slice."""
     times = []
     t0, cpu0 = time.perf_counter(), time.process_time()
     for update in updates:
         t = time.perf_counter()
         await feed(update)
         times.append(time.perf_counter() - t)
+    await flush()
     return time.perf_counter() - t0, time.process_time() - cpu0, times
 
 
-async def measure_batches(feed: Feed, updates: list[dict[str, Any]]) -> float:
+Take = Callable[[list[dict[str, Any]]], Awaitable[Any]]
+
+
+async def measure_batches(
+    take: Take, updates: list[dict[str, Any]], flush: Callable[[], Awaitable[None]] = nothing
+) -> float:
     t0 = time.perf_counter()
     for i in range(0, len(updates), BATCH):
-        await asyncio.gather(*(feed(u) for u in updates[i : i + BATCH]))
+        await take(updates[i : i + BATCH])
+    await flush()
     return time.perf_counter() - t0
+
+
+def gathered(feed: Feed) -> Take:
+    async def take(updates: list[dict[str, Any]]) -> None:
+        await asyncio.gather(*(feed(u) for u in updates))
+
+    return take
 
 
 class Timing:
@@ -212,7 +238,7 @@ async def main() -> None:
         # Warm-up users are not timed. Each user checks every habit in once a day: today one
         # update at a time, tomorrow (the clock moves) in concurrent batches.
         warm_users = 20
-        await build(db, n_users + warm_users, per_user)
+        await build(db, 2 * n_users + warm_users, per_user)
         statements = [0]
 
         @event.listens_for(db.engine.sync_engine, "before_cursor_execute")
@@ -228,6 +254,22 @@ async def main() -> None:
 
         async def feed_checkin(update: dict[str, Any]) -> Any:
             return await dp.feed_raw_update(bot, update)
+
+        async def take_checkins(updates: list[dict[str, Any]]) -> None:
+            await telegram.intake.take(
+                [Update.model_validate(u, context={"bot": bot}) for u in updates]
+            )
+
+        flush = telegram.services.receipts.close  # type: ignore[union-attr]
+
+        # The same bot with durable intake off: replies are sent without being recorded.
+        plain_session = CapturingSession()
+        plain = TelegramBot(
+            deps, TOKEN, session=plain_session, services=Services(deps, AdminCache())
+        )
+
+        async def feed_plain(update: dict[str, Any]) -> Any:
+            return await plain.dp.feed_raw_update(plain.bot, update)
 
         ids = itertools.count(1)
 
@@ -252,25 +294,33 @@ async def main() -> None:
         async def feed_echo(update: dict[str, Any]) -> Any:
             return await echo_dp.feed_raw_update(echo_bot, update)
 
-        warm = round_of(0, range(n_users + 1, n_users + warm_users + 1))
-        await measure(feed_checkin, warm)
+        first_warm = 2 * n_users + 1
+        warm = round_of(0, range(first_warm, first_warm + warm_users // 2))
+        await measure(feed_checkin, warm, flush)
         await measure(feed_echo, warm)
+        await measure(feed_plain, round_of(0, range(first_warm + warm_users // 2, first_warm + 20)))
         session.calls.clear()
-        statements[0] = 0
         checkins = round_of(0, range(1, n_users + 1))
-        done, echoed = Timing(), Timing()
+        others = round_of(0, range(n_users + 1, 2 * n_users + 1))
+        done, echoed, plain_done = Timing(), Timing(), Timing()
+        done_statements = 0
         for i in range(0, total, SLICE):
-            done.add(await measure(feed_checkin, checkins[i : i + SLICE]))
+            before = statements[0]
+            done.add(await measure(feed_checkin, checkins[i : i + SLICE], flush))
+            done_statements += statements[0] - before
             echoed.add(await measure(feed_echo, checkins[i : i + SLICE]))
-        per_done = statements[0] / total
+            plain_done.add(await measure(feed_plain, others[i : i + SLICE]))
+        per_done = done_statements / total
         calls = dict(session.calls)
         clock.advance(timedelta(days=1))
-        batched = echo_batched = 0.0
+        batched = echo_batched = plain_batched = 0.0
         for i in range(0, total, SLICE):
-            batched += await measure_batches(feed_checkin, checkins[i : i + SLICE])
-            echo_batched += await measure_batches(feed_echo, checkins[i : i + SLICE])
+            batched += await measure_batches(take_checkins, checkins[i : i + SLICE], flush)
+            echo_batched += await measure_batches(gathered(feed_echo), checkins[i : i + SLICE])
+            plain_batched += await measure_batches(gathered(feed_plain), others[i : i + SLICE])
         spent, cpu, times = done.wall, done.cpu, done.times
         echo_spent, echo_cpu, echo_times = echoed.wall, echoed.cpu, echoed.times
+        plain_spent, plain_cpu, plain_times = plain_done.wall, plain_done.cpu, plain_done.times
 
     name = database_name()
     rate, echo_rate = total / spent, total / echo_spent
@@ -284,6 +334,17 @@ async def main() -> None:
         f"echo:     {echo_rate:7.0f} updates/s  p50 {pct(echo_times, 0.5):.2f} ms  "
         f"p99 {pct(echo_times, 0.99):.2f} ms  CPU {echo_cpu / total * 1000:.2f} ms/update  "
         f"(batches of {BATCH}: {total / echo_batched:.0f} updates/s)"
+    )
+    plain_rate = total / plain_spent
+    print(
+        f"no intake:{plain_rate:7.0f} updates/s  p50 {pct(plain_times, 0.5):.2f} ms  "
+        f"p99 {pct(plain_times, 0.99):.2f} ms  CPU {plain_cpu / total * 1000:.2f} ms/update  "
+        f"(batches of {BATCH}: {total / plain_batched:.0f} updates/s)"
+    )
+    print(
+        f"durable intake costs {(spent / plain_spent - 1) * 100:+.1f}% of a check-in's time one at "
+        f"a time ({(cpu / plain_cpu - 1) * 100:+.1f}% CPU), "
+        f"{(batched / plain_batched - 1) * 100:+.1f}% in batches"
     )
     print(
         f"ratio: a check-in costs {echo_rate / rate:.1f}x an echo ({cpu / echo_cpu:.1f}x its CPU); "

@@ -50,13 +50,16 @@ class OutboxAnswer:
 
 
 class Receipts:
-    """Writes down which recorded answers were delivered. Marks made while a write is under way
-    go in the next one, so a burst costs a few statements, not one transaction per reply."""
+    """Writes down which recorded answers were delivered, gathered over `every` seconds, so a
+    stream of commands costs one statement per interval instead of a transaction per reply.
+    A process killed meanwhile leaves those answers to be sent again by the outbox: a kill -9
+    may repeat the replies of its last `every` seconds, never lose one."""
 
-    def __init__(self, db: Database, clock: Clock) -> None:
-        self.db, self.clock = db, clock
+    def __init__(self, db: Database, clock: Clock, every: float = 0.2) -> None:
+        self.db, self.clock, self.every = db, clock, every
         self._sent: list[int] = []
         self._writer: asyncio.Task[None] | None = None
+        self._now = asyncio.Event()  # set: write without waiting out the interval
 
     def sent(self, outbox_id: int) -> None:
         self._sent.append(outbox_id)
@@ -64,6 +67,8 @@ class Receipts:
             self._writer = asyncio.ensure_future(self._write())
 
     async def _write(self) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._now.wait(), self.every)
         while self._sent:
             batch, self._sent = self._sent, []
             try:
@@ -83,7 +88,12 @@ class Receipts:
             await answer_failed(session, outbox_id, reason)
 
     async def close(self) -> None:
-        """Before the process exits: every delivered answer written down."""
-        while self._writer is not None and not self._writer.done():
-            with contextlib.suppress(Exception):
+        """Now, not after the interval (stopping, or a benchmark's slice): every delivered
+        answer written down."""
+        self._now.set()
+        try:
+            if self._writer is not None:
                 await asyncio.shield(self._writer)
+            await self._write()
+        finally:
+            self._now.clear()

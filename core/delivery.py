@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import bindparam, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.storage.db import insert_ignore
+from core.storage.db import insert_ignore_into, params, prepared
 from core.storage.models import Account, Group, Outbox
 
 LEASE = timedelta(minutes=2)
@@ -347,31 +347,49 @@ async def record_answer(
     """The outbox id of the answer, or None when this update was answered already (a replay
     after a crash, or the same update given to two processes)."""
     return await session.scalar(
-        insert_ignore(
-            session,
-            Outbox,
-            dict(
-                dedupe_key=f"answer:{key}"[:160],
-                platform=platform,
-                chat=chat,
-                kind="answer",
-                data=data,
-                status="pending",
-                attempts=0,
-                not_before=now,
-                claimed_until=now + lease,
-                created_at=now,
-            ),
-        ).returning(Outbox.id)
+        prepared(session, _insert_answer),
+        dict(
+            dedupe_key=f"answer:{key}"[:160],
+            platform=platform,
+            chat=chat,
+            data=data,
+            not_before=now,
+            claimed_until=now + lease,
+            created_at=now,
+        ),
+    )
+
+
+def _insert_answer(dialect: str) -> Any:
+    # Core, prepared once: every command runs it (see core.storage.db.prepared).
+    outbox = Outbox.__table__
+    columns = ("dedupe_key", "platform", "chat", "data", "not_before", "claimed_until")
+    return (
+        insert_ignore_into(dialect, outbox)
+        .values(
+            **params(outbox, *columns, "created_at"),  # type: ignore[arg-type]
+            kind="answer",
+            status="pending",
+            attempts=0,
+            parts_sent=0,
+        )
+        .returning(outbox.c.id)
     )
 
 
 async def answers_sent(session: AsyncSession, ids: list[int], now: datetime) -> None:
     await session.execute(
-        update(Outbox)
-        .where(Outbox.id.in_(ids), Outbox.status == "pending")
-        .values(status="sent", sent_at=now, claimed_until=None, error=None)
-        .execution_options(synchronize_session=False)
+        prepared(session, _mark_answers_sent), {"ids": ids, "sent_at": now}
+    )
+
+
+def _mark_answers_sent(dialect: str) -> Any:
+    outbox = Outbox.__table__
+    return (
+        update(outbox)
+        .where(outbox.c.id.in_(bindparam("ids", expanding=True)), outbox.c.status == "pending")
+        .values(status="sent", sent_at=bindparam("sent_at", type_=outbox.c.sent_at.type),
+                claimed_until=None, error=None)
     )
 
 
