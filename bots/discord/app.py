@@ -15,6 +15,7 @@ from typing import Any
 
 import discord
 
+from bots.answers import Receipts
 from bots.commands import Deps
 from bots.discord.notifier import DiscordNotifier
 from bots.discord.render import NO_MENTIONS, ActionButton
@@ -60,6 +61,7 @@ class _Habitbot:
         self.dev_guild = dev_guild
         self.sync_commands = sync_commands
         self.defer_after = defer_after
+        self.receipts = Receipts(deps.db, deps.clock)
         self.tree = HabitbotTree(self)  # type: ignore[arg-type]
         self.notifier = DiscordNotifier(self, deps)  # type: ignore[arg-type]
 
@@ -118,5 +120,10 @@ def create_client(
 
 async def serve(client: discord.Client, token: str) -> None:
     """Connect and serve until cancelled (the caller's gather) or the gateway gives up."""
-    async with client:
-        await client.start(token)
+    try:
+        async with client:
+            await client.start(token)
+    finally:
+        receipts = getattr(client, "receipts", None)
+        if receipts is not None:  # what was answered is written down before we exit
+            await receipts.close()

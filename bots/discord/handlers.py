@@ -28,6 +28,7 @@ import discord
 from discord import app_commands
 
 from bots.actions import pressed
+from bots.answers import OutboxAnswer, Receipts
 from bots.commands import Chat, Deps, Invocation, execute
 from bots.discord.render import Rendered, render
 from bots.reply import Reply
@@ -48,6 +49,7 @@ PRIVATE_NOTE = "🔒 Only you can see the answer."
 class HasDeps(Protocol):
     deps: Deps
     defer_after: float
+    receipts: Receipts
 
 
 def _client(interaction: discord.Interaction[Any]) -> HasDeps:
@@ -94,27 +96,41 @@ def _ephemeral(interaction: discord.Interaction[Any], reply: Reply) -> bool:
     return interaction.guild_id is not None and (reply.private or reply.error)
 
 
+def recorded(interaction: discord.Interaction[Any]) -> OutboxAnswer:
+    """The reply, recorded with the command's effects. Discord never delivers an interaction
+    twice, so this is about a crash before the answer went out: the outbox then brings it to
+    the person's DMs (the interaction's token may have expired by then)."""
+    dm = f"{DM_PREFIX}{interaction.user.id}"
+    return OutboxAnswer(PLATFORM, f"{PLATFORM}:{interaction.id}", lambda _reply: dm)
+
+
 async def on_command(
     interaction: discord.Interaction[Any], name: str, values: dict[str, str]
 ) -> None:
     inv = invocation(interaction, command=name, values=values)
-    await answer(interaction, execute(_client(interaction).deps, inv))
+    record = recorded(interaction)
+    await answer(interaction, execute(_client(interaction).deps, inv, answer=record), record)
 
 
 async def on_button(interaction: discord.Interaction[Any], data: str) -> None:
     """A pressed button runs its action as the person who pressed it."""
     deps = _client(interaction).deps
+    record = recorded(interaction)
 
     async def run() -> Reply:
         text = await pressed(deps, data)
         if text is None:
             return Reply.text(EXPIRED, error=True)
-        return await execute(deps, invocation(interaction, text=text))
+        return await execute(deps, invocation(interaction, text=text), answer=record)
 
-    await answer(interaction, run())
+    await answer(interaction, run(), record)
 
 
-async def answer(interaction: discord.Interaction[Any], work: Awaitable[Reply]) -> None:
+async def answer(
+    interaction: discord.Interaction[Any],
+    work: Awaitable[Reply],
+    record: OutboxAnswer | None = None,
+) -> None:
     client = _client(interaction)
 
     async def prepare() -> Rendered:
@@ -131,9 +147,14 @@ async def answer(interaction: discord.Interaction[Any], work: Awaitable[Reply]) 
             await _send_deferred(interaction, rendered)
         else:
             await _send(interaction, rendered)
+        if record is not None and record.outbox_id is not None:
+            client.receipts.sent(record.outbox_id)
     except discord.HTTPException as error:
-        # The token expired (15 min) or Discord refused the message: nothing more to tell.
+        # The token expired (15 min) or Discord refused the message: a recorded reply goes to
+        # the person's DMs instead.
         log.warning("could not answer interaction %s: %s", interaction.id, error)
+        if record is not None and record.outbox_id is not None:
+            await client.receipts.hand_over(record.outbox_id, 0, str(error), 0)
     except Exception:
         ref = secrets.token_hex(3)
         log.exception("interaction failed (ref %s)", ref)
