@@ -26,7 +26,7 @@ from bots.telegram.render import TEXT_LIMIT, chunks
 from bots.telegram.webhook import webhook_app
 from core.storage.models import Account, ActionToken, Group, Membership
 from core.users.accounts import private_addresses
-from habitbot.redact import RedactSecret
+from habitbot.redact import RedactSecrets
 from tests.emulators.telegram_api import TelegramEmulator, parse_html
 
 JsonDict = dict[str, Any]
@@ -528,7 +528,7 @@ def test_token_is_redacted_from_logs() -> None:
         import sys
 
         record.exc_info = sys.exc_info()
-    assert RedactSecret(token).filter(record)
+    assert RedactSecrets([token]).filter(record)
     assert token not in record.getMessage() and token not in (record.exc_text or "")
     assert "<redacted>" in record.getMessage()
 
