@@ -15,8 +15,10 @@ from bots.commands import Deps
 from bots.console.repl import Console
 from bots.notify import Notifier
 from core.clock import FakeClock, SystemClock
+from core.storage import sqlite as embedded
 from core.storage.db import Database
 from core.storage.migrate import revision, upgrade
+from core.storage.sqlite import is_busy
 from habitbot.redact import hide_in_logs
 from habitbot.settings import Settings
 
@@ -35,9 +37,22 @@ def run_loop(main: Coroutine[Any, Any, T]) -> T:
 
 
 async def open_database(settings: Settings) -> Database:
+    """The migrated database. Another process holding SQLite's write lock is waited for (up
+    to core.storage.sqlite.LOCK_WAIT); past that, start-up stops with an explanation."""
     logging.getLogger("alembic").setLevel(logging.WARNING)
     db = Database(settings.db_url())
-    await upgrade(db.engine)
+    try:
+        await upgrade(db.engine)
+    except Exception as error:
+        await db.dispose()
+        if not is_busy(error):
+            raise
+        where = db.engine.url.database
+        raise SystemExit(
+            f"The database {where} is locked by another process (another habitbot, or a tool "
+            f"holding it open for writing) and stayed locked for {embedded.LOCK_WAIT:.0f} s. "
+            "Stop that process or wait for it to finish, then start again."
+        ) from error
     return db
 
 
