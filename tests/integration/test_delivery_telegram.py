@@ -158,3 +158,66 @@ async def test_a_long_message_failing_halfway_resends_only_the_rest(tg: Setup) -
     assert row.status == "sent" and len(parts) == 3 and len(set(parts)) == 3
     assert "\n".join(parts).replace("\n", "") == text.replace("\n", "")
     assert row.parts_sent >= 1 and tg.calls_to(111) >= 5  # part 1, two failures, parts 2, 3
+
+
+async def test_an_outage_during_a_reminder_wave_delivers_every_reminder_once(
+    db: Database, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Telegram answers 500 for 75 s (on a clock running 30 x fast) while 50 reminders go out:
+    the dispatcher pauses instead of retrying each row into failure, and after recovery every
+    reminder arrives once, none failed, 0 x 429."""
+    from datetime import timedelta
+
+    from core.clock import FakeClock
+    from scheduler.breaker import Breaker
+    from scheduler.ticks import reminders
+    from tests.conftest import START, Say
+
+    clock = FakeClock(START)  # Monday 09:00
+    say = Say(Deps(db, clock))
+    chats = [1001 + i for i in range(50)]
+    for chat in chats:
+        reply = await say("/habit add Read remind=09:05", user=str(chat), platform="telegram")
+        assert not reply.error, reply.plain()
+    clock.set(START + timedelta(minutes=5))
+    assert await reminders(db, clock.now()) == 50
+
+    speed = 30  # fake seconds per real second: retry backoff and staleness run fast
+
+    async def warp() -> None:
+        while True:
+            await asyncio.sleep(0.02)
+            clock.advance(timedelta(seconds=0.02 * speed))
+
+    async with TelegramEmulator(rate_limits=True, strict_chats=False) as emulator:
+        session = AiohttpSession(api=TelegramAPIServer.from_base(emulator.base_url))
+        bot = Bot(emulator.token, session=session)
+        notifier = notifier_module.TelegramNotifier(bot, Deps(db, clock))
+        breaker = Breaker("telegram", probe_after=0.2, probe_cap=0.5)
+        worker = Dispatcher(db, notifier, clock, TELEGRAM, breaker=breaker, poll=0.05,
+                            lease=timedelta(hours=1))
+        tasks = [asyncio.create_task(warp()), asyncio.create_task(worker.run())]
+        try:
+            await emulator.wait_for(lambda _: True, start=9)  # the wave is under way ...
+            emulator.outage(75 / speed)  # ... when the Bot API goes down
+            await emulator.wait_for(lambda _: True, timeout=20, start=49)
+            await asyncio.sleep(0.5)  # nothing more arrives (a duplicate would, by now)
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await worker.close()
+            await bot.session.close()
+
+    assert sorted(emulator.received) == chats
+    assert all(len(got) == 1 for got in emulator.received.values())  # each exactly once
+    assert all("Time for Read" in got[0]["text"] for got in emulator.received.values())
+    async with db.session() as s:
+        rows = list(await s.scalars(select(Outbox)))
+    assert {r.status for r in rows} == {"sent"}, [(r.chat, r.status, r.error) for r in rows]
+    assert emulator.stats["429"] == 0
+    # Paused, not hammering: 40 reminders were waiting, far fewer requests met the outage
+    # (the sends in flight when it began, the failures that paused it, a probe now and then).
+    assert breaker.pauses == 1
+    assert 0 < emulator.stats["outage"] < 40, emulator.stats["outage"]
+    assert sum("deliveries paused" in r.getMessage() for r in caplog.records) == 1
