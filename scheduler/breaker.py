@@ -47,8 +47,8 @@ class Breaker:
 
     def probing(self) -> None:
         """A probe is going out: the next one waits longer, unless this one succeeds."""
-        self._next_probe = self.now() + self._pause
         self._pause = min(self.probe_cap, self._pause * 2)
+        self._next_probe = self.now() + self._pause
 
     def answered(self) -> None:
         """The platform answered (sent, rate limited, or refused one chat): it is up."""
