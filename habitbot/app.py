@@ -21,6 +21,7 @@ from core.storage.migrate import revision, upgrade
 from core.storage.sqlite import is_busy
 from habitbot.redact import hide_in_logs
 from habitbot.settings import Settings
+from scheduler.limits import SharedBudget
 
 log = logging.getLogger("habitbot")
 T = TypeVar("T")
@@ -130,7 +131,8 @@ async def run(settings: Settings) -> None:
 
     # Ticks (reminders, nudges, challenges, digests) and one outbox dispatcher per platform.
     services["scheduler"] = serve_scheduler(
-        db, deps.clock, notifiers.values(), tick_seconds=settings.tick_seconds
+        db, deps.clock, notifiers.values(), tick_seconds=settings.tick_seconds,
+        budgets=send_budgets(settings, notifiers),
     )
     settle()
     try:
@@ -139,6 +141,24 @@ async def run(settings: Settings) -> None:
         for close in closers:
             await close()
         await db.dispose()
+
+
+def send_budgets(settings: Settings, notifiers: dict[str, Notifier]) -> dict[str, SharedBudget]:
+    """With REDIS_URL: per platform, the send budget of its bot token, shared with every other
+    process sending with that token."""
+    if not settings.redis_url:
+        return {}
+    from scheduler.limits import budget_id, limits_for
+
+    tokens = {"telegram": settings.telegram_bot_token, "discord": settings.discord_bot_token}
+    budgets: dict[str, SharedBudget] = {}
+    for platform in notifiers:
+        token = tokens.get(platform)
+        if token is not None:
+            budget = budget_id(platform, token.get_secret_value())
+            budgets[platform] = SharedBudget(settings.redis_url, limits_for(platform), budget)
+    log.info("Send budgets shared through Redis for %s", ", ".join(budgets) or "nothing")
+    return budgets
 
 
 def settle() -> None:

@@ -46,7 +46,7 @@ from core.delivery import (
 )
 from core.storage.db import Database
 from scheduler.breaker import Breaker
-from scheduler.limits import Limiter, PlatformLimits, limits_for
+from scheduler.limits import Limiter, PlatformLimits, SharedBudget, limits_for
 
 log = logging.getLogger("habitbot.dispatcher")
 T = TypeVar("T")
@@ -89,6 +89,7 @@ class Dispatcher:
         send_timeout: float = 30.0,
         retry: RetryPolicy | None = None,
         breaker: Breaker | None = None,
+        shared: SharedBudget | None = None,
         poll: float = 1.0,
         monotonic: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
@@ -96,7 +97,7 @@ class Dispatcher:
         self.db, self.notifier, self.clock = db, notifier, clock
         self.platform = notifier.platform
         self.limits = limits if limits is not None else limits_for(self.platform)
-        self.limiter = Limiter(self.limits, monotonic, sleep)
+        self.limiter = Limiter(self.limits, monotonic, sleep, shared)
         self.sleep = sleep
         self.lease, self.hold, self.send_timeout = lease, hold, send_timeout
         self.retry = retry or RetryPolicy()

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import os
 import time
+import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -221,3 +223,69 @@ async def test_an_outage_during_a_reminder_wave_delivers_every_reminder_once(
     assert breaker.pauses == 1
     assert 0 < emulator.stats["outage"] < 40, emulator.stats["outage"]
     assert sum("deliveries paused" in r.getMessage() for r in caplog.records) == 1
+
+
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+async def test_two_processes_share_one_send_budget_through_redis(db: Database) -> None:
+    """Two dispatchers, each with its own database engine, bot session and limiter (as two
+    `habitbot run` processes have), send 600 messages with one bot token: together within
+    Telegram's limits at the emulator, 0 x 429, each message once."""
+    from bots.notifications import renders
+    from bots.reply import Reply
+    from scheduler.limits import SharedBudget, budget_id
+
+    renders("tg_note")(lambda data: Reply.text(data["text"]))
+    budget = budget_id("telegram", f"test-{uuid.uuid4()}")  # other test runs share this Redis
+    probe = SharedBudget(REDIS_URL, TELEGRAM, budget)
+    try:
+        await probe.window.storage.check() or pytest.fail(f"Redis at {REDIS_URL} does not answer")
+    finally:
+        await probe.close()
+
+    chats = [str(7_000_000 + i) for i in range(570)]
+    work = [(c, f"hi {c}") for c in chats]
+    work += [("7999999", f"note {n}") for n in range(10)]  # one person, 1/s
+    work += [("-100777", f"board {n}") for n in range(20)]  # one group, 20/min
+    clock = SystemClock()
+    async with db.session() as session:
+        for chat, text in work:
+            await enqueue(session, platform="telegram", chat=chat, kind="tg_note",
+                          data={"text": text}, dedupe_key=f"tg:{chat}:{text}", now=clock.now())
+
+    async with TelegramEmulator(rate_limits=True, strict_chats=False) as emulator:
+        processes = []
+        for _ in range(2):
+            own_db = Database(db.url)
+            bot = Bot(emulator.token,
+                      session=AiohttpSession(api=TelegramAPIServer.from_base(emulator.base_url)))
+            shared = SharedBudget(REDIS_URL, TELEGRAM, budget)
+            worker = Dispatcher(own_db, notifier_module.TelegramNotifier(bot, Deps(own_db, clock)),
+                                clock, TELEGRAM, shared=shared, poll=0.05)
+            processes.append((own_db, bot, shared, worker))
+        tasks = [asyncio.create_task(p[3].run()) for p in processes]
+        try:
+            await emulator.wait_for(lambda _: True, timeout=60, start=len(work) - 1)
+            await asyncio.sleep(1.0)  # a duplicate would arrive by now
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            for own_db, bot, shared, worker in processes:
+                await worker.close()
+                await bot.session.close()
+                await shared.close()
+                await own_db.dispose()
+
+    assert emulator.stats["429"] == 0
+    got = sorted((str(r["chat_id"]), r["text"]) for rs in emulator.received.values() for r in rs)
+    assert got == sorted(work)  # every message once
+    assert all(p[3].stats["sent"] > 0 for p in processes), [p[3].stats for p in processes]
+    # The fan-out to distinct chats runs at the overall limit, shared: 30/s for the two.
+    times = sorted(r["time"] for rs in emulator.received.values() for r in rs
+                   if r["text"].startswith("hi "))
+    rate = (len(times) - 1) / (times[-1] - times[0])
+    assert rate <= 30.5, rate
+    person = [r["time"] for r in emulator.received[7999999]]
+    assert min(b - a for a, b in itertools.pairwise(person)) >= 0.95
