@@ -289,3 +289,34 @@ async def test_two_processes_share_one_send_budget_through_redis(db: Database) -
     assert rate <= 30.5, rate
     person = [r["time"] for r in emulator.received[7999999]]
     assert min(b - a for a, b in itertools.pairwise(person)) >= 0.95
+
+
+async def test_a_refused_token_pauses_telegram_and_fails_no_row(
+    db: Database, caplog: pytest.LogCaptureFixture
+) -> None:
+    from bots.notifications import renders
+    from bots.reply import Reply
+
+    renders("tg_note")(lambda data: Reply.text(data["text"]))
+    clock = SystemClock()
+    async with db.session() as session:
+        for chat in ("111", "222", "333"):
+            await enqueue(session, platform="telegram", chat=chat, kind="tg_note",
+                          data={"text": "hello"}, dedupe_key=f"tg:{chat}", now=clock.now())
+    async with TelegramEmulator(strict_chats=False) as emulator:
+        session = AiohttpSession(api=TelegramAPIServer.from_base(emulator.base_url))
+        bot = Bot("123456:REVOKED", session=session)  # Telegram answers 401 Unauthorized
+        worker = Dispatcher(db, notifier_module.TelegramNotifier(bot, Deps(db, clock)), clock,
+                            TELEGRAM, concurrency=1)
+        try:
+            await worker.run_once()
+        finally:
+            await worker.close()
+            await bot.session.close()
+    assert worker.breaker.paused
+    [refused] = [r for r in caplog.records if "refused the bot token" in r.getMessage()]
+    assert refused.levelname == "ERROR" and "REVOKED" not in refused.getMessage()
+    async with db.session() as s:
+        rows = list(await s.scalars(select(Outbox)))
+    assert {(r.status, r.attempts) for r in rows} == {("pending", 0)}
+    assert emulator.stats["calls"] == 0 and emulator.stats["sent"] == 0
