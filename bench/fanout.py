@@ -6,15 +6,21 @@ retry_after when one is broken. The reminder tick queues the messages; the outbo
 sends them through the real Telegram notifier (aiogram Bot pointed at the emulator).
 Prints the sustained rate, the 429s, duplicates and losses. Goal: >= 28 msg/s, zero of the rest.
 SQLite by default; PostgreSQL when TEST_DATABASE_URL is set (a scratch database: it is wiped).
-Usage: python bench/fanout.py [--messages N]
+
+With --processes N, N separate sender processes (each its own engine, bot session and limiter,
+as N `habitbot run` would have) drain the one outbox with the same bot token, sharing one send
+budget through Redis (REDIS_URL, default redis://127.0.0.1:6379/0).
+Usage: python bench/fanout.py [--messages N] [--processes N]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 import time
+import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -33,7 +39,7 @@ from core.clock import FakeClock
 from core.storage.db import Database
 from core.storage.models import Account, Habit, Outbox, User
 from scheduler.dispatcher import Dispatcher
-from scheduler.limits import TELEGRAM
+from scheduler.limits import TELEGRAM, SharedBudget, budget_id
 from scheduler.ticks import reminders
 from tests.emulators.telegram_api import TelegramEmulator
 
@@ -69,10 +75,52 @@ async def build(db: Database, n: int) -> None:
                  created_at=created) for i in range(1, n + 1)])
 
 
+async def send(db: Database, base_url: str, token: str, budget: str | None) -> None:
+    """One sender: drain the outbox through the Telegram notifier until nothing is pending."""
+    clock = WallClock()
+    session = AiohttpSession(api=TelegramAPIServer.from_base(base_url))
+    bot = Bot(token, session=session)
+    redis = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+    shared = SharedBudget(redis, TELEGRAM, budget) if budget else None
+    worker = Dispatcher(db, TelegramNotifier(bot, Deps(db, clock)), clock, TELEGRAM,
+                        shared=shared)
+    try:
+        while True:
+            await worker.drain()
+            async with db.session() as s:
+                pending = await s.scalar(
+                    select(func.count()).select_from(Outbox).where(Outbox.status == "pending"))
+            if not pending:
+                break
+            await asyncio.sleep(0.2)  # rows another sender holds, or ones handed back
+    finally:
+        await worker.close()
+        await bot.session.close()
+        if shared is not None:
+            await shared.close()
+
+
+async def sender(args: argparse.Namespace) -> None:
+    db = Database(args.db)
+    try:
+        await send(db, args.base_url, args.token, args.budget)
+    finally:
+        await db.dispose()
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--messages", type=int, default=3000)
+    parser.add_argument("--processes", type=int, default=1)
+    parser.add_argument("--sender", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--db", help=argparse.SUPPRESS)
+    parser.add_argument("--base-url", help=argparse.SUPPRESS)
+    parser.add_argument("--token", help=argparse.SUPPRESS)
+    parser.add_argument("--budget", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.sender:
+        await sender(args)
+        return
     name = database_name()
     async with scratch_database() as db:
         await build(db, args.messages)
@@ -81,15 +129,24 @@ async def main() -> None:
 
         emulator = TelegramEmulator(rate_limits=True, strict_chats=False)
         await emulator.start()
-        session = AiohttpSession(api=TelegramAPIServer.from_base(emulator.base_url))
-        bot = Bot(emulator.token, session=session)
-        worker = Dispatcher(db, TelegramNotifier(bot, Deps(db, clock)), clock, TELEGRAM)
         started = time.monotonic()
         try:
-            await worker.drain()
+            if args.processes == 1:
+                await send(db, emulator.base_url, emulator.token, None)
+            else:
+                budget = budget_id("telegram", f"bench-{uuid.uuid4()}")
+                children = [
+                    await asyncio.create_subprocess_exec(
+                        sys.executable, __file__, "--sender", "--db", db.url,
+                        "--base-url", emulator.base_url, "--token", emulator.token,
+                        "--budget", budget,
+                    )
+                    for _ in range(args.processes)
+                ]
+                codes = [await child.wait() for child in children]
+                if any(codes):
+                    raise SystemExit(f"a sender failed: exit codes {codes}")
         finally:
-            await worker.close()
-            await bot.session.close()
             await emulator.stop()
         wall = time.monotonic() - started
 
@@ -105,8 +162,10 @@ async def main() -> None:
     duplicates = sum(k - 1 for k in per_chat.values() if k > 1)
     losses = sum(1 for k in per_chat.values() if k == 0)
     worst = max((sum(1 for t in times if s <= t < s + 1.0) for s in times), default=0)
-    print(f"fanout {name}: {queued} reminders queued by one tick; Telegram notifier (aiogram) "
-          f"-> Bot API emulator on 127.0.0.1 with limits")
+    senders = (f"{args.processes} sender processes sharing one budget in Redis"
+               if args.processes > 1 else "one sender")
+    print(f"fanout {name}: {queued} reminders queued by one tick; {senders}, Telegram notifier "
+          f"(aiogram) -> Bot API emulator on 127.0.0.1 with limits")
     print(f"fanout {name}: {len(times)} delivered in {span:.1f} s = {rate:.1f} msg/s sustained "
           f"(busiest 1 s at the server: {worst}; {wall:.1f} s wall incl. bookkeeping)")
     print(f"fanout {name}: 429s {emulator.stats['429']}, duplicates {duplicates}, "

@@ -8,7 +8,8 @@ from typing import Literal, Protocol
 
 from bots.reply import Reply
 
-Failure = Literal["rate_limited", "transient", "permanent"]
+# unauthorized: the platform refused the bot's token (the operator's problem, not the chat's).
+Failure = Literal["rate_limited", "transient", "permanent", "unauthorized"]
 
 
 class DeliveryError(Exception):

@@ -11,13 +11,13 @@ from typing import Any
 from bots.commands.registry import Arg, Command
 from core.errors import InvalidInput
 from core.habits.schedule import parse_schedule
+from core.text import storable
 from core.users.timezones import resolve_timezone
 
 MAX_INPUT = 2000
 _TIME = re.compile(r"^([01]?\d|2[0-3])[:.h]([0-5]\d)$")
 _WORD = re.compile(r"[^ \t\r\n]+")  # shlex's whitespace, not str.split()'s
 _NUMBER = re.compile(r"[-+]?(\d+([.,]\d*)?|[.,]\d+)([eE][-+]?\d+)?")
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 
 class UsageError(InvalidInput):
@@ -107,7 +107,7 @@ def convert(arg: Arg, text: str, today: date) -> Any:
     label = arg.name
     match arg.kind:
         case "text" | "word":
-            clean = " ".join(_CONTROL.sub(" ", text).split())
+            clean = storable(text)
             if not clean:
                 raise UsageError(f"{label.capitalize()} is empty.")
             if len(clean) > arg.max_length:

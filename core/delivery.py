@@ -4,6 +4,10 @@ Several dispatchers may share one PostgreSQL outbox: a claim locks candidate row
 `FOR UPDATE SKIP LOCKED` and leases them (`claimed_until`), so concurrent claims never overlap
 and a crashed worker's rows come back when its lease runs out. On SQLite one process does the
 work and BEGIN IMMEDIATE makes a claim atomic. Every row ends `sent`, or `failed` with a reason.
+
+A row that keeps failing transiently is retried for as long as it is worth reading: a reminder
+until it goes stale, anything else (announcements, relayed messages) for USEFUL_FOR after it
+was queued. A kind may register its own rule (`register_useful_until`).
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from core.storage.db import insert_ignore_into, params, prepared
 from core.storage.models import Account, Group, Outbox
 
 LEASE = timedelta(minutes=2)
-MAX_ATTEMPTS = 5
+USEFUL_FOR = timedelta(days=1)  # how long a message without a rule of its own is worth sending
 RETENTION = timedelta(days=30)
 PLATFORMS = ("telegram", "discord", "console")
 
@@ -36,6 +40,7 @@ class Claimed:
     dedupe_key: str
     lease: datetime  # the claimed_until this claim wrote: marks apply only while it still holds
     parts_sent: int = 0  # messages of the reply delivered by earlier attempts
+    created_at: datetime | None = None  # when it was queued (None: just now)
 
 
 # Per outbox kind, a check run at claim time that names rows overtaken by events (a reminder for
@@ -47,6 +52,22 @@ CHECKS: dict[str, Check] = {}
 
 def register_check(kind: str, check: Check) -> None:
     CHECKS[kind] = check
+
+
+# Per outbox kind, until when a row is worth sending, from its data and when it was queued.
+UsefulUntil = Callable[[dict[str, Any], datetime], datetime]
+USEFUL_UNTIL: dict[str, UsefulUntil] = {}
+
+
+def register_useful_until(kind: str, rule: UsefulUntil) -> None:
+    USEFUL_UNTIL[kind] = rule
+
+
+def useful_until(item: Claimed, now: datetime) -> datetime:
+    """Until when `item` is worth a retry: its kind's rule, else USEFUL_FOR after queueing."""
+    queued = item.created_at or now
+    rule = USEFUL_UNTIL.get(item.kind)
+    return rule(item.data, queued) if rule is not None else queued + USEFUL_FOR
 
 
 def _claimable(platform: str, now: datetime) -> Any:
@@ -63,8 +84,8 @@ async def claim(
 ) -> list[Claimed]:
     """Lease up to `limit` due rows of one platform, oldest first.
 
-    Rows to chats known to be unreachable, and rows a kind's check finds obsolete, are closed
-    here without a send attempt; the rest are returned for sending.
+    Rows to chats known to be unreachable, rows past their use and rows a kind's check finds
+    obsolete are closed here without a send attempt; the rest are returned for sending.
     """
     until = now + lease
     candidates = (
@@ -88,6 +109,7 @@ async def claim(
                 Outbox.dedupe_key,
                 Outbox.not_before,
                 Outbox.parts_sent,
+                Outbox.created_at,
             )
             .execution_options(synchronize_session=False)
         )
@@ -95,7 +117,8 @@ async def claim(
     rows.sort(key=lambda r: (r.not_before, r.id))  # RETURNING does not keep the subquery's order
     items = [
         Claimed(
-            r.id, platform, r.chat, r.kind, r.data, r.attempts, r.dedupe_key, until, r.parts_sent
+            r.id, platform, r.chat, r.kind, r.data, r.attempts, r.dedupe_key, until,
+            r.parts_sent, r.created_at,
         )
         for r in rows
     ]
@@ -114,6 +137,9 @@ async def claim(
     for kind, batch in by_kind.items():
         for outbox_id, reason in (await CHECKS[kind](session, batch, now)).items():
             closed[outbox_id] = f"skipped: {reason}"
+    for item in items:
+        if item.id not in closed and now > useful_until(item, now):  # held past its use
+            closed[item.id] = "skipped: no longer useful"
     for reason in set(closed.values()):
         ids = [i for i, r in closed.items() if r == reason]
         await session.execute(
@@ -196,19 +222,21 @@ async def retry_later(
     parts_sent: int = 0,
 ) -> bool:
     """Count a failed attempt and try again at `when`, after the `parts_sent` messages that
-    did arrive; after MAX_ATTEMPTS the row fails. Returns True when it will be retried."""
+    did arrive, or at the last moment the message is still useful if that comes first. Once
+    it is no longer useful the row fails. Returns True when it will be retried."""
     attempts = item.attempts + 1
-    if attempts >= MAX_ATTEMPTS:
+    until = useful_until(item, now)
+    if now >= until:
         await _close(
             session, item, status="failed", attempts=attempts,
-            error=f"gave up after {attempts} attempts: {reason}"[:500],
+            error=f"gave up after {attempts} attempts, no longer useful: {reason}"[:500],
         )
         return False
     await _close(
         session,
         item,
         attempts=attempts,
-        not_before=when,
+        not_before=min(when, until),
         error=reason[:500],
         parts_sent=max(parts_sent, item.parts_sent),
     )

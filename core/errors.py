@@ -19,3 +19,11 @@ class Conflict(DomainError):
 
 class InvalidInput(DomainError):
     pass
+
+
+class Busy(DomainError):
+    """The database could not be written in time (SQLite: another process kept the write
+    lock); nothing was changed, and the same request a moment later will do."""
+
+    def __init__(self, message: str = "I'm busy right now; please try again in a moment.") -> None:
+        super().__init__(message)

@@ -20,7 +20,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.delivery import register_check
+from core.delivery import register_check, register_useful_until
 from core.habits.reminders import next_reminder_at, parse_times
 from core.habits.schedule import DAILY, Schedule, parse_schedule
 from core.habits.service import schedule_of
@@ -404,5 +404,13 @@ async def obsolete_nudges(
     return out
 
 
+def stale_at(data: dict[str, Any], queued: datetime) -> datetime:
+    """When a reminder or nudge stops being worth sending (the rule `_stale` applies)."""
+    due = data.get("due")
+    return (datetime.fromisoformat(due) if due is not None else queued) + STALE
+
+
 register_check("reminder", obsolete_reminders)
 register_check("nudge", obsolete_nudges)
+register_useful_until("reminder", stale_at)
+register_useful_until("nudge", stale_at)

@@ -15,10 +15,13 @@ from bots.commands import Deps
 from bots.console.repl import Console
 from bots.notify import Notifier
 from core.clock import FakeClock, SystemClock
+from core.storage import sqlite as embedded
 from core.storage.db import Database
 from core.storage.migrate import revision, upgrade
+from core.storage.sqlite import is_busy
 from habitbot.redact import hide_in_logs
 from habitbot.settings import Settings
+from scheduler.limits import SharedBudget
 
 log = logging.getLogger("habitbot")
 T = TypeVar("T")
@@ -35,9 +38,22 @@ def run_loop(main: Coroutine[Any, Any, T]) -> T:
 
 
 async def open_database(settings: Settings) -> Database:
+    """The migrated database. Another process holding SQLite's write lock is waited for (up
+    to core.storage.sqlite.LOCK_WAIT); past that, start-up stops with an explanation."""
     logging.getLogger("alembic").setLevel(logging.WARNING)
     db = Database(settings.db_url())
-    await upgrade(db.engine)
+    try:
+        await upgrade(db.engine)
+    except Exception as error:
+        await db.dispose()
+        if not is_busy(error):
+            raise
+        where = db.engine.url.database
+        raise SystemExit(
+            f"The database {where} is locked by another process (another habitbot, or a tool "
+            f"holding it open for writing) and stayed locked for {embedded.LOCK_WAIT:.0f} s. "
+            "Stop that process or wait for it to finish, then start again."
+        ) from error
     return db
 
 
@@ -115,7 +131,8 @@ async def run(settings: Settings) -> None:
 
     # Ticks (reminders, nudges, challenges, digests) and one outbox dispatcher per platform.
     services["scheduler"] = serve_scheduler(
-        db, deps.clock, notifiers.values(), tick_seconds=settings.tick_seconds
+        db, deps.clock, notifiers.values(), tick_seconds=settings.tick_seconds,
+        budgets=send_budgets(settings, notifiers),
     )
     settle()
     try:
@@ -124,6 +141,24 @@ async def run(settings: Settings) -> None:
         for close in closers:
             await close()
         await db.dispose()
+
+
+def send_budgets(settings: Settings, notifiers: dict[str, Notifier]) -> dict[str, SharedBudget]:
+    """With REDIS_URL: per platform, the send budget of its bot token, shared with every other
+    process sending with that token."""
+    if not settings.redis_url:
+        return {}
+    from scheduler.limits import budget_id, limits_for
+
+    tokens = {"telegram": settings.telegram_bot_token, "discord": settings.discord_bot_token}
+    budgets: dict[str, SharedBudget] = {}
+    for platform in notifiers:
+        token = tokens.get(platform)
+        if token is not None:
+            budget = budget_id(platform, token.get_secret_value())
+            budgets[platform] = SharedBudget(settings.redis_url, limits_for(platform), budget)
+    log.info("Send budgets shared through Redis for %s", ", ".join(budgets) or "nothing")
+    return budgets
 
 
 def settle() -> None:

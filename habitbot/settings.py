@@ -33,6 +33,9 @@ class Settings(BaseSettings):
     planner_model: str = "gpt-4o-mini"
 
     tick_seconds: int = 30
+    # One send budget per bot token for every process (redis://host:port/db); without it each
+    # process paces itself alone, which is right for one process.
+    redis_url: str | None = None
 
     def secrets(self) -> list[str]:
         """Every configured secret's value, for log redaction."""

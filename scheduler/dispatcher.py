@@ -6,10 +6,13 @@ at most the sends in flight. Outcomes:
 - sent -> `sent`;
 - rate_limited -> the chat (or everything, if the platform says the limit is global) waits out
   retry_after exactly, and the row goes back unsent with not_before = now + retry_after;
-- transient (5xx, timeout, unknown error) -> retried with capped exponential backoff, failed after
-  MAX_ATTEMPTS;
+- transient (5xx, timeout, unknown error) -> retried with capped exponential backoff for as long
+  as the message is useful (core.delivery.useful_until), then failed;
 - permanent -> failed; for chat-level refusals (blocked, kicked, chat gone) the account or group
-  becomes unreachable and the chat's waiting rows close unsent.
+  becomes unreachable and the chat's waiting rows close unsent;
+- unauthorized (the token refused) -> the row goes back unsent, and the platform pauses.
+Many transient failures in a row pause the platform too (scheduler/breaker.py): while paused,
+one row at a time goes out as a probe, and rows that fail then keep their attempts.
 """
 
 from __future__ import annotations
@@ -42,7 +45,8 @@ from core.delivery import (
     retry_later,
 )
 from core.storage.db import Database
-from scheduler.limits import Limiter, PlatformLimits, limits_for
+from scheduler.breaker import Breaker
+from scheduler.limits import Limiter, PlatformLimits, SharedBudget, limits_for
 
 log = logging.getLogger("habitbot.dispatcher")
 T = TypeVar("T")
@@ -58,12 +62,16 @@ _MESSAGE_FAULT = re.compile(
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    base: float = 4.0  # seconds before the first retry; doubles: 4, 8, 16, 32 s, then failed
+    base: float = 4.0  # seconds before the first retry; doubles: 4, 8, 16, 32 s ... up to cap
     cap: float = 300.0
 
     def delay(self, attempts: int) -> float:
         raw = min(self.cap, self.base * 2 ** max(0, attempts - 1))
         return raw * random.uniform(0.8, 1.0)  # spread retries of a failed burst
+
+
+class _Paused(Exception):
+    """The breaker opened while this send waited for its turn."""
 
 
 class Dispatcher:
@@ -80,6 +88,8 @@ class Dispatcher:
         hold: float = 2.0,
         send_timeout: float = 30.0,
         retry: RetryPolicy | None = None,
+        breaker: Breaker | None = None,
+        shared: SharedBudget | None = None,
         poll: float = 1.0,
         monotonic: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
@@ -87,10 +97,11 @@ class Dispatcher:
         self.db, self.notifier, self.clock = db, notifier, clock
         self.platform = notifier.platform
         self.limits = limits if limits is not None else limits_for(self.platform)
-        self.limiter = Limiter(self.limits, monotonic, sleep)
+        self.limiter = Limiter(self.limits, monotonic, sleep, shared)
         self.sleep = sleep
         self.lease, self.hold, self.send_timeout = lease, hold, send_timeout
         self.retry = retry or RetryPolicy()
+        self.breaker = breaker or Breaker(self.platform, monotonic=monotonic)
         self.poll = poll
         # Keep a batch well inside its lease: at the platform's pace it must finish in time.
         per_second = self.limits.per_second
@@ -127,8 +138,14 @@ class Dispatcher:
         """Claim one batch and process it; returns how many rows were claimed for sending."""
         if not self._ready():
             return 0
+        probe = self.breaker.paused  # one row at a time, to see whether the platform is back
+        if probe:
+            if self.breaker.probe_wait() > 0:
+                return 0
+            self.breaker.probing()
+        limit = 1 if probe else self.batch
         async with self.db.session() as session:
-            items = await claim(session, self.platform, self.clock.now(), self.batch, self.lease)
+            items = await claim(session, self.platform, self.clock.now(), limit, self.lease)
         if not items:
             return 0
         by_chat: dict[str, list[Claimed]] = {}
@@ -137,7 +154,7 @@ class Dispatcher:
         started: set[int] = set()
         try:
             await asyncio.gather(
-                *(self._chat(chat, rows, started) for chat, rows in by_chat.items())
+                *(self._chat(chat, rows, started, probe) for chat, rows in by_chat.items())
             )
         except asyncio.CancelledError:
             # Stopping mid-batch: rows never attempted go back at once. A send that was in
@@ -179,7 +196,9 @@ class Dispatcher:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.poll)
 
-    async def _chat(self, chat: str, rows: list[Claimed], started: set[int]) -> None:
+    async def _chat(
+        self, chat: str, rows: list[Claimed], started: set[int], probe: bool = False
+    ) -> None:
         """One chat's rows, in order, one at a time (its own limit is per chat anyway)."""
         for index, item in enumerate(rows):
             wait = max(self.limiter.chat_wait(chat), self.limiter.global_wait())
@@ -190,7 +209,11 @@ class Dispatcher:
             if wait:
                 await self.sleep(wait)
             started.add(item.id)
-            stop = await self._one(item)
+            try:
+                stop = await self._one(item, probe)
+            except _Paused:  # the platform went down meanwhile: the rest waits, unattempted
+                await self._release(rows[index:])
+                return
             if isinstance(stop, str):  # the chat is gone: close the rest of it unsent
                 for rest in rows[index + 1 :]:
                     await self._record(mark_failed, rest, f"chat unreachable: {stop}")
@@ -199,7 +222,7 @@ class Dispatcher:
                 await self._defer(rows[index + 1 :], stop, "waiting for the rate limit")
                 return
 
-    async def _one(self, item: Claimed) -> float | str | None:
+    async def _one(self, item: Claimed, probe: bool = False) -> float | str | None:
         """Send one row and record the outcome. Returns seconds the chat must now wait (its
         remaining rows go back), a reason when the chat is gone for good, or None.
 
@@ -216,6 +239,8 @@ class Dispatcher:
             return None
         progress = Progress(item.parts_sent)  # a retry sends only what did not arrive
         async with self._inflight:
+            if self.breaker.paused and not probe:
+                raise _Paused
             await self.limiter.acquire(item.chat)
             try:
                 await asyncio.wait_for(
@@ -232,6 +257,7 @@ class Dispatcher:
                 log.exception("%s notifier raised on outbox row %s", self.platform, item.id)
                 failure = DeliveryError("transient", repr(error))
                 return await self._shield(self._failed(item, failure, progress.parts))
+        self.breaker.answered()
         await self._shield(self._sent(item))
         return None
 
@@ -245,6 +271,20 @@ class Dispatcher:
         self, item: Claimed, error: DeliveryError, parts_sent: int
     ) -> float | str | None:
         now = self.clock.now()
+        if error.failure in ("transient", "unauthorized"):
+            if error.failure == "unauthorized":
+                self.breaker.refused(error.reason)
+            else:
+                self.breaker.failed(error.reason)
+            if self.breaker.paused:
+                # The platform is down or refuses us, which says nothing about this message:
+                # it goes back unsent, without spending an attempt.
+                self.stats["deferred"] += 1
+                async with self.db.session() as session:
+                    await defer(session, item, now, error.reason, parts_sent)
+                return None
+        else:
+            self.breaker.answered()  # a 429 or a refused chat: the platform is up
         if error.failure == "rate_limited":
             seconds = max(0.0, float(error.retry_after or 1.0))
             if getattr(error, "scope", None) == "global":

@@ -4,16 +4,25 @@ Telegram: about 30 messages/s overall, one per second to a chat, 20 per minute t
 Discord: 50 requests/s overall (per-route buckets are the notifier's business; their 429s come
 back with retry_after). A 429's retry_after blocks the chat, or everything when the platform says
 the limit is global.
+
+The limits are per bot token, whatever the number of processes sending with it. With REDIS_URL
+set, a SharedBudget counts every send of every process in Redis (the `limits` package's moving
+window: one Lua script per send, atomic in Redis) before the process's own pacing lets it go.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import logging
 import math
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
+
+log = logging.getLogger("habitbot.dispatcher")
 
 # Requests reach the platform a little after they start; keep their spread from making any
 # second there hold one message too many.
@@ -46,17 +55,80 @@ def limits_for(platform: str) -> PlatformLimits:
     return LIMITS.get(platform, UNLIMITED)
 
 
+def budget_id(platform: str, token: str) -> str:
+    """Names a bot token's budget in Redis without revealing the token."""
+    return f"{platform}:{hashlib.sha256(token.encode()).hexdigest()[:16]}"
+
+
+class SharedBudget:
+    """One bot token's limits shared by every process that sends with it, counted in Redis.
+
+    `take(chat)` returns once this send fits the overall limit and the chat's (and group's)
+    in every process's count, waiting for the oldest send to leave the window otherwise.
+    If Redis cannot be reached the process goes on with its own pacing (logged): within the
+    limits alone, and over them only if other processes send at the same time.
+    """
+
+    def __init__(self, url: str, limits: PlatformLimits, budget: str) -> None:
+        from limits import RateLimitItemPerMinute, RateLimitItemPerSecond
+        from limits.aio.strategies import MovingWindowRateLimiter
+        from limits.storage import storage_from_string
+
+        scheme = url if url.startswith("async+") else f"async+{url}"
+        self.storage = storage_from_string(scheme, key_prefix="habitbot")
+        self.window = MovingWindowRateLimiter(self.storage)  # type: ignore[arg-type]
+        self.limits, self.budget = limits, budget
+        per_second = math.floor(limits.per_second) if limits.per_second else None
+        self._all = RateLimitItemPerSecond(per_second) if per_second else None
+        interval = limits.per_chat_interval
+        self._chat = RateLimitItemPerSecond(1, max(1, math.ceil(interval))) if interval else None
+        minute = limits.group_per_minute
+        self._group = RateLimitItemPerMinute(minute) if minute else None
+        self._warned = -math.inf
+
+    async def take(self, chat: str, sleep: Callable[[float], Awaitable[None]]) -> None:
+        try:
+            if self._chat is not None:
+                await self._hit(self._chat, f"chat:{chat}", sleep)
+            if self._group is not None and self.limits.is_group(chat):
+                await self._hit(self._group, f"group:{chat}", sleep)
+            if self._all is not None:
+                await self._hit(self._all, "all", sleep)
+        except Exception as error:  # Redis down or unreachable: pace on our own meanwhile
+            if time.monotonic() - self._warned > 60:
+                self._warned = time.monotonic()
+                log.warning("shared send budget unavailable (%r); pacing this process alone",
+                            error)
+
+    async def _hit(self, item: Any, key: str, sleep: Callable[[float], Awaitable[None]]) -> None:
+        while not await self.window.hit(item, self.budget, key):
+            reset, _ = await self.window.get_window_stats(item, self.budget, key)
+            await sleep(max(0.005, reset - time.time()) + WINDOW_MARGIN)
+
+    async def close(self) -> None:
+        bridge = getattr(self.storage, "bridge", None)
+        storage = getattr(bridge, "storage", None)
+        close = getattr(storage, "close", None) or getattr(storage, "aclose", None)
+        if callable(close):
+            result = close()
+            if asyncio.iscoroutine(result):
+                await result
+
+
 class Limiter:
     """Paces sends of one process. Times come from `now` (monotonic seconds) so tests can use a
-    fake clock; `sleep` must then move that clock."""
+    fake clock; `sleep` must then move that clock. With a `shared` budget, each send must also
+    fit what every other process sending with the same token has sent."""
 
     def __init__(
         self,
         limits: PlatformLimits,
         now: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        shared: SharedBudget | None = None,
     ) -> None:
         self.limits, self.now, self.sleep = limits, now, sleep
+        self.shared = shared
         per_second = limits.per_second
         self._interval = 1.0 / per_second if per_second else 0.0
         self._window_size = math.ceil(per_second) if per_second else 0
@@ -102,6 +174,9 @@ class Limiter:
                 if ready <= now:
                     break
                 await self.sleep(ready - now)
+            if self.shared is not None:
+                await self.shared.take(chat, self.sleep)
+                now = self.now()
             # Catch up at most half a slot of lateness: after an idle spell, no burst.
             self._next_slot = max(ready, now - self._interval / 2) + self._interval
             if self._window_size:

@@ -23,7 +23,7 @@ from core.clock import Clock
 from core.delivery import next_pending_at
 from core.storage.db import Database
 from scheduler.dispatcher import Dispatcher
-from scheduler.limits import PlatformLimits
+from scheduler.limits import PlatformLimits, SharedBudget
 from scheduler.ticks import RunFn, Tick, default_ticks
 
 log = logging.getLogger("habitbot.scheduler")
@@ -119,9 +119,13 @@ def dispatchers_for(
     clock: Clock,
     notifiers: Iterable[Notifier],
     limits: Mapping[str, PlatformLimits] | None = None,
+    budgets: Mapping[str, SharedBudget] | None = None,
 ) -> list[Dispatcher]:
     return [
-        Dispatcher(db, n, clock, (limits or {}).get(n.platform)) for n in notifiers
+        Dispatcher(
+            db, n, clock, (limits or {}).get(n.platform), shared=(budgets or {}).get(n.platform)
+        )
+        for n in notifiers
     ]
 
 
@@ -133,10 +137,12 @@ async def serve(
     ticks: Sequence[TickLike] | None = None,
     tick_seconds: float = 30,
     limits: Mapping[str, PlatformLimits] | None = None,
+    budgets: Mapping[str, SharedBudget] | None = None,
 ) -> None:
     """The scheduler service of `habitbot run`: ticks every `tick_seconds` and one dispatcher
-    per notifier, until cancelled."""
-    dispatchers = dispatchers_for(db, clock, notifiers, limits)
+    per notifier, until cancelled. `budgets`: per platform, the send budget its bot token
+    shares with other processes (REDIS_URL)."""
+    dispatchers = dispatchers_for(db, clock, notifiers, limits, budgets)
 
     def wake() -> None:  # what a tick queued goes out now, not at the next poll
         for dispatcher in dispatchers:
@@ -173,3 +179,5 @@ async def serve(
         await asyncio.gather(*tasks, return_exceptions=True)
         for dispatcher in dispatchers:  # what was sent gets written down before we exit
             await dispatcher.close()
+        for budget in (budgets or {}).values():
+            await budget.close()

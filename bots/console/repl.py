@@ -7,6 +7,7 @@ Lines become Invocations exactly like platform updates; `:` lines steer the demo
 from __future__ import annotations
 
 import asyncio
+import io
 import re
 import sys
 from collections.abc import Awaitable, Callable
@@ -18,6 +19,7 @@ from bots.commands import Chat, Deps, Invocation, execute
 from bots.console.render import render
 from bots.reply import Button, Reply
 from core.clock import FakeClock
+from core.text import unstorable
 
 PLATFORM = "console"
 _STEP = re.compile(r"^\+(\d+)([dhm])$")
@@ -30,6 +32,10 @@ HELP = """Console commands:
   :time +1d|+3h|+15m    move the clock forward (or :time 2026-03-29T08:00)
   :quit                 leave
 Bot commands start with / — try /help."""
+UNREADABLE = (
+    "That line holds a NUL or bytes that are not UTF-8 (is the terminal set to UTF-8?); "
+    "nothing was done."
+)
 
 
 class Console:
@@ -148,6 +154,10 @@ class Console:
         interactive = stdin.isatty()
         if interactive:
             self.write("Habitbot console. /start to begin, :help for console commands.")
+        if isinstance(stdin, io.TextIOWrapper):
+            # Bad bytes then arrive as lone surrogates, refused below, instead of a
+            # UnicodeDecodeError that ends the console.
+            stdin.reconfigure(errors="surrogateescape")
         loop = asyncio.get_running_loop()
         while True:
             if interactive:
@@ -156,6 +166,9 @@ class Console:
             line = await loop.run_in_executor(None, stdin.readline)
             if not line:
                 break
+            if unstorable(line):  # neither printable nor storable: say so, change nothing
+                self.write(UNREADABLE)
+                continue
             if not interactive and line.strip():
                 self.write(f"{self.prompt()}{line.strip()}")
             if not await self.handle(line):

@@ -38,7 +38,7 @@ def classify(error: BaseException) -> DeliveryError:
         return DeliveryError("permanent", reason)
     if isinstance(error, discord.HTTPException) and status == 401:
         # A bad or revoked token is the operator's problem, not the chat's: keep the message.
-        return DeliveryError("transient", reason)
+        return DeliveryError("unauthorized", reason)
     if isinstance(error, discord.HTTPException) and 400 <= status < 500:
         return DeliveryError("permanent", reason)  # a message Discord will never accept
     if isinstance(error, ValueError):

@@ -40,7 +40,7 @@ def classify(error: BaseException, token: str = "") -> DeliveryError:
         return DeliveryError("permanent", reason)
     if isinstance(error, TelegramUnauthorizedError):
         # A bad or revoked token is the operator's problem, not the chat's: keep the message.
-        return DeliveryError("transient", reason)
+        return DeliveryError("unauthorized", reason)
     # 5xx, timeouts, connection trouble, and anything unrecognised: worth another try.
     return DeliveryError("transient", reason)
 

@@ -13,6 +13,7 @@ from core.habits.reminders import next_reminder_at
 from core.habits.schedule import DAILY
 from core.storage.db import insert_ignore
 from core.storage.models import Challenge, Group, Membership, Outbox, User
+from core.text import storable
 
 
 async def enter_group(
@@ -25,6 +26,7 @@ async def enter_group(
     channel: str | None = None,
 ) -> Group:
     """The group a command came from, created on first use; the caller becomes a member."""
+    title = storable(title)[:128]
     row = (
         await session.execute(
             select(Group, Membership.id)
@@ -42,7 +44,7 @@ async def enter_group(
                 dict(
                     platform=platform,
                     external_id=external_id,
-                    title=(title or external_id)[:128],
+                    title=title or external_id[:128],
                     announce_chat=channel or external_id,
                     timezone="UTC",
                     unreachable=False,
@@ -63,8 +65,8 @@ async def enter_group(
         group.unreachable = False  # someone used the bot there: it is back in the group
     if group.announce_chat is None and channel:
         group.announce_chat = channel  # the first channel used, until an admin picks one
-    if title and group.title != title[:128]:
-        group.title = title[:128]
+    if title and group.title != title:
+        group.title = title
     return group
 
 

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.habits.schedule import DAILY, Schedule, parse_schedule
 from core.rewards.ledger import balances, pay
+from core.storage.db import insert_ignore
 from core.storage.models import CheckIn, FrozenDay, Habit, User
 
 LOOKBACK_DAYS = 7  # after a longer absence the streak is gone anyway; don't spend freezes on it
@@ -58,8 +59,15 @@ async def apply_missed_day_freezes(
     day = first
     while day <= yesterday and held > 0:
         if any(_breaks(s, start, done, frozen, day) for s, start, done in habits.values()):
+            covered = await session.scalar(
+                insert_ignore(session, FrozenDay, dict(user_id=user.id, local_date=day))
+                .returning(FrozenDay.id)
+            )
+            if covered is None:
+                # The same user's concurrent first command of the day (another device) is
+                # spending the freezes; it tells the user, and counting on here would overspend.
+                break
             frozen.add(day)
-            session.add(FrozenDay(user_id=user.id, local_date=day))
             await pay(session, user.id, "freeze", -1, "freeze_used", f"freeze:{user.id}:{day}", now)
             used.append(day)
             held -= 1
@@ -77,6 +85,8 @@ def _schedule(text: str) -> Schedule:
 def _breaks(schedule: Schedule, start: date, done: set[date], frozen: set[date], day: date) -> bool:
     """Missing `day` breaks a streak that was alive the scheduled day before."""
     if schedule.weekly or day <= start or not schedule.is_scheduled(day) or day in done:
+        return False
+    if day in frozen:  # covered already (by a concurrent first command of the same user)
         return False
     previous = day - timedelta(days=1)
     while previous >= start and not schedule.is_scheduled(previous):

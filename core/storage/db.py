@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar, cast
@@ -17,10 +18,12 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.sql.dml import Insert
 
+from core.errors import Busy
 from core.storage.models import Base
-from core.storage.sqlite import create_sqlite_engine
+from core.storage.sqlite import create_sqlite_engine, is_busy
 
 S = TypeVar("S")
+log = logging.getLogger("habitbot.storage")
 
 
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
@@ -42,9 +45,16 @@ class Database:
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
-        """A unit of work: commits when the block ends cleanly, rolls back otherwise."""
-        async with self.sessions() as session, session.begin():
-            yield session
+        """A unit of work: commits when the block ends cleanly, rolls back otherwise.
+        Raises Busy when SQLite's write lock stayed with another process too long."""
+        try:
+            async with self.sessions() as session, session.begin():
+                yield session
+        except Exception as error:
+            if not is_busy(error):
+                raise
+            log.warning("another process held the database write lock too long: answered busy")
+            raise Busy() from error
 
     async def create_all(self) -> None:
         async with self.engine.begin() as conn:

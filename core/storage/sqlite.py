@@ -29,6 +29,21 @@ LOCK_WAIT = 30.0  # seconds a unit of work waits for another process's write loc
 PRAGMAS = ("busy_timeout=0", "journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON")
 
 
+def is_busy(error: BaseException) -> bool:
+    """Whether `error` (as SQLAlchemy wraps it, or raw) is SQLite's "database is locked":
+    another process held the write lock past LOCK_WAIT, and nothing was done."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, sqlite3.OperationalError):
+            code = getattr(current, "sqlite_errorcode", None)
+            return code is not None and code & 0xFF == sqlite3.SQLITE_BUSY
+        orig = getattr(current, "orig", None)  # sqlalchemy.exc.DBAPIError
+        current = orig if isinstance(orig, BaseException) else current.__cause__
+    return False
+
+
 class InlineConnection(aiosqlite.Connection):
     """aiosqlite's Connection (and so its Cursor) without the worker thread."""
 

@@ -14,6 +14,7 @@ from core.delivery import mark_unreachable
 from core.habits.service import loaded_habits
 from core.storage.db import insert_ignore
 from core.storage.models import Account, Habit, User
+from core.text import storable
 
 # last_seen is bookkeeping: refreshing it at most this often saves a write on hot paths.
 _SEEN_EVERY = timedelta(minutes=10)
@@ -46,7 +47,7 @@ async def resolve_account(
             account.last_seen_at = now
         return user, account, False
 
-    clean = " ".join(name.split())[:64] or "friend"
+    clean = storable(name)[:64] or "friend"
     user = await _new_user(session, clean, now)
     inserted = await session.scalar(
         insert_ignore(

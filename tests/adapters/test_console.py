@@ -197,3 +197,17 @@ async def test_script_ends_at_end_of_input(deps: Deps, clock: FakeClock) -> None
     console, out = make(deps, clock)
     await console.run(io.StringIO("/start"))  # no trailing newline, no :quit
     assert "me@private> /start" in out.getvalue() and "Hi Me" in out.getvalue()
+
+
+async def test_bad_bytes_and_nul_on_stdin_get_a_clear_line(deps: Deps, clock: FakeClock) -> None:
+    # A pipe or terminal that is not UTF-8: stdin is a strict UTF-8 text stream over bytes.
+    stdin = io.TextIOWrapper(
+        io.BytesIO(b"/habit add Re\xffad\n:as b\x00ob\n/habit add Read\n/habits\n"),
+        encoding="utf-8",
+    )
+    console, out = make(deps, clock)
+    await console.run(stdin)
+    printed = out.getvalue()
+    assert printed.count("not UTF-8") == 2 and "Traceback" not in printed
+    assert "Added Read" in printed and "me@private> /habits" in printed
+    assert "Re?ad" not in printed and "Read" in printed.split("/habits")[-1]

@@ -3,6 +3,7 @@ aiogram Dispatcher, every outgoing Bot API call made over HTTP to the emulator o
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
@@ -24,9 +25,9 @@ from bots.telegram.handlers import EXPIRED, Services, command_for_us
 from bots.telegram.menu import publish
 from bots.telegram.render import TEXT_LIMIT, chunks
 from bots.telegram.webhook import webhook_app
-from core.storage.models import Account, ActionToken, Group, Membership
+from core.storage.models import Account, ActionToken, Group, Membership, User
 from core.users.accounts import private_addresses
-from habitbot.redact import RedactSecret
+from habitbot.redact import RedactSecrets
 from tests.emulators.telegram_api import TelegramEmulator, parse_html
 
 JsonDict = dict[str, Any]
@@ -528,7 +529,7 @@ def test_token_is_redacted_from_logs() -> None:
         import sys
 
         record.exc_info = sys.exc_info()
-    assert RedactSecret(token).filter(record)
+    assert RedactSecrets([token]).filter(record)
     assert token not in record.getMessage() and token not in (record.exc_text or "")
     assert "<redacted>" in record.getMessage()
 
@@ -660,3 +661,24 @@ async def test_every_command_answers_in_a_group(h: Harness, emu: TelegramEmulato
     assert "private chat" in answers["ann /wallet"]
     assert "admins" in answers["ann /challenge end 1"]
     assert "Move Week" in answers["boss /challenge end 1"]
+
+
+async def test_nul_and_lone_surrogates_in_platform_names_are_dropped(
+    h: Harness, emu: TelegramEmulator, deps: Deps
+) -> None:
+    # As Telegram's JSON can carry them: escapes for NUL and for half a surrogate pair.
+    ann = emu.user(1001, json.loads(r'"An\u0000n\ud800"'))
+    group = {**GROUP, "title": json.loads(r'"Run\u0000ners \udc00"')}
+    emu.add_chat(group)
+    replies = [
+        *await h.say(ann, "/start"),
+        *await h.say(ann, "/habit add Read"),
+        *await h.say(ann, "/done Read", group),
+        *await h.say(ann, "/today", group),
+    ]
+    texts = [r["text"] for r in replies]
+    assert len(texts) >= 4 and not any("Something went wrong" in t for t in texts), texts
+    assert "Hi Ann" in texts[0] and any("Read done for today" in t for t in texts)
+    async with deps.db.session() as session:
+        assert await session.scalar(select(User.name)) == "Ann"
+        assert await session.scalar(select(Group.title)) == "Runners"

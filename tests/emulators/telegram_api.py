@@ -152,6 +152,8 @@ class TelegramEmulator:
         # Per method, what its next calls do: an error to return, or None to answer normally.
         self._faults: dict[str, list[tuple[int, str, int | None] | None]] = {}
         self._allowed: set[str] | None = None
+        self._down_until = -math.inf  # monotonic time an outage ends (see outage())
+        self._down_status = 500
         self._poll_gen = 0
         self._wake = asyncio.Event()
         self._sent_event = asyncio.Event()
@@ -260,6 +262,11 @@ class TelegramEmulator:
         self._faults.setdefault(method.lower(), []).extend(
             [None] * after + [(status, description, retry_after)] * times)
 
+    def outage(self, seconds: float, status: int = 500) -> None:
+        """Answer every request with `status` for the next `seconds` (the API is down);
+        stats["outage"] counts the requests that arrived meanwhile."""
+        self._down_until, self._down_status = time.monotonic() + seconds, status
+
     def reset_stats(self) -> None:
         self.stats.clear()
         self.received.clear()
@@ -280,7 +287,7 @@ class TelegramEmulator:
             for rec in self.sent[i:]:
                 if predicate(rec):
                     return rec
-            i = len(self.sent)
+            i = max(i, len(self.sent))  # a start beyond what was sent stays where it is
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 seen = "\n".join(f"  {r['method']} chat={r.get('chat_id')} "
@@ -295,6 +302,9 @@ class TelegramEmulator:
         m = re.fullmatch(r"/bot([^/]+)/([A-Za-z]+)", request.path)
         if not m:
             return self._error(ApiError(404, "Not Found"))
+        if time.monotonic() < self._down_until:
+            self.stats["outage"] += 1
+            return self._error(ApiError(self._down_status, "Internal Server Error"))
         if m.group(1) != self.token:
             return self._error(ApiError(401, "Unauthorized"))
         method = m.group(2)

@@ -127,3 +127,25 @@ async def test_concurrent_freeze_purchases_do_not_overspend(
     assert sum(not r.error for r in replies) == 1, [r.plain() for r in replies]
     text = (await say("/wallet")).plain()
     assert "gems: 0.00" in text and "streak freezes: 1/3" in text
+
+
+async def test_first_commands_of_the_day_on_two_devices_use_a_due_freeze_once(
+    say: Say, db: Database, clock
+) -> None:  # type: ignore[no-untyped-def]
+    from datetime import timedelta
+
+    from core.storage.models import FrozenDay
+
+    await say("/habit add Read")
+    for _ in range(9):  # 4.20 gems and a nine-day streak
+        await say("/done Read")
+        await say("/claim")
+        clock.advance(timedelta(days=1))
+    for _ in range(2):  # a freeze more than the missed day needs
+        assert not (await say("/freeze buy")).error
+    clock.advance(timedelta(days=1))  # a day missed: the next first command spends a freeze
+    replies = await asyncio.gather(*(say("/today") for _ in range(50)))
+    assert all(not r.error for r in replies), [r.plain() for r in replies if r.error][:3]
+    assert sum("streak freeze covered" in r.plain() for r in replies) == 1
+    assert await count(db, FrozenDay) == 1
+    assert "streak freezes: 1/3" in (await say("/wallet")).plain()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import logging
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -15,10 +16,11 @@ from bots.notifications import renders
 from bots.notify import DeliveryError
 from bots.reply import Reply
 from core.clock import FakeClock
-from core.delivery import claim
+from core.delivery import claim, register_useful_until
 from core.outbox import enqueue
 from core.storage.db import Database
 from core.storage.models import Account, Group, Outbox
+from scheduler.breaker import Breaker
 from scheduler.dispatcher import Dispatcher, RetryPolicy
 from scheduler.limits import UNLIMITED, PlatformLimits
 from tests.conftest import Say
@@ -26,8 +28,13 @@ from tests.fakes import RecordingNotifier
 
 
 @renders("test_note")
+@renders("test_brief")
 def _note(data: dict[str, Any]) -> Reply:
     return Reply.text(data["text"])
+
+
+BRIEF = timedelta(minutes=10)  # how long a test_brief row is worth sending
+register_useful_until("test_brief", lambda data, queued: queued + BRIEF)
 
 
 def dispatcher(
@@ -132,20 +139,102 @@ async def test_server_error_is_retried_with_backoff_then_sent(
     assert (row.status, row.attempts) == ("sent", 2)
 
 
-async def test_transient_errors_give_up_after_five_attempts(
+async def test_transient_errors_are_retried_while_the_message_is_useful_then_fail(
     db: Database, clock: FakeClock
 ) -> None:
     notifier = RecordingNotifier(clock=clock)
-    notifier.server_error(times=50)
-    await queue(db, clock, "ann", "hello")
-    worker = dispatcher(db, notifier, clock)
-    for _ in range(20):
+    notifier.server_error(times=1000)
+    queued = clock.now()
+    async with db.session() as session:
+        await enqueue(session, platform="console", chat="ann", kind="test_brief",
+                      data={"text": "hello"}, dedupe_key="brief:1", now=queued)
+    worker = dispatcher(db, notifier, clock, retry=RetryPolicy(base=4.0, cap=60.0),
+                        breaker=Breaker("console", threshold=10_000))
+    for _ in range(100):
         await worker.drain()
-        later(clock, 10)
+        [row] = await outbox(db)
+        if row.status != "pending":
+            break
+        clock.set(max(row.not_before, clock.now()))
+    times = [at for _, at in notifier.attempts]
+    assert len(times) > 5 and notifier.sent == []  # not given up after five tries
+    assert times[-1] == queued + BRIEF  # the last try at the last useful moment
+    assert row.status == "failed" and row.attempts == len(times)
+    assert row.error == (
+        f"gave up after {len(times)} attempts, no longer useful: 500 Internal Server Error")
+
+
+async def test_a_row_held_back_past_its_use_is_closed_unsent(
+    db: Database, clock: FakeClock
+) -> None:
+    async with db.session() as session:
+        await enqueue(session, platform="console", chat="ann", kind="test_brief",
+                      data={"text": "hello"}, dedupe_key="brief:1", now=clock.now())
+    later(clock, BRIEF.total_seconds() + 1)
+    notifier = RecordingNotifier(clock=clock)
+    await dispatcher(db, notifier, clock).drain()
     [row] = await outbox(db)
-    assert len(notifier.attempts) == 5 and notifier.sent == []
-    assert row.status == "failed" and row.attempts == 5
-    assert row.error == "gave up after 5 attempts: 500 Internal Server Error"
+    assert notifier.attempts == []
+    assert (row.status, row.error) == ("failed", "skipped: no longer useful")
+
+
+async def outage_until(notifier: RecordingNotifier, clock: FakeClock, end: datetime,
+                       failure: DeliveryError) -> None:
+    def down(chat: str, reply: Reply) -> None:
+        if clock.now() < end:
+            raise failure
+
+    notifier.before_send = down
+
+
+async def test_an_outage_pauses_the_platform_then_everything_goes_out_once(
+    db: Database, clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, "habitbot.dispatcher")
+    chats = [f"user{i}" for i in range(30)]
+    for chat in chats:
+        await queue(db, clock, chat, f"hi {chat}")
+    notifier = RecordingNotifier(clock=clock)
+    recovery = clock.now() + timedelta(seconds=300)
+    await outage_until(notifier, clock, recovery, DeliveryError("transient", "502 Bad Gateway"))
+    breaker = Breaker("console", threshold=5, probe_after=2.0, probe_cap=30.0,
+                      monotonic=lambda: clock.now().timestamp())
+    worker = dispatcher(db, notifier, clock, concurrency=1, breaker=breaker)
+    while clock.now() < recovery + timedelta(seconds=60):
+        await worker.drain()
+        later(clock, 1)
+    during = [at for _, at in notifier.attempts if at is not None and at < recovery]
+    # Five failures pause it; then a probe after 2, 4, 8, 16, 30, 30 ... s: not a send a second.
+    assert len(during) <= 5 + 15, len(during)
+    assert sorted(s.chat for s in notifier.sent) == sorted(chats)
+    rows = await outbox(db)
+    assert {r.status for r in rows} == {"sent"}
+    assert max(r.attempts for r in rows) <= 1  # the pause spent no row's attempts
+    paused = [r for r in caplog.records if "deliveries paused" in r.getMessage()]
+    assert len(paused) == 1 and breaker.pauses == 1 and not breaker.paused
+    assert any("resume" in r.getMessage() for r in caplog.records)
+
+
+async def test_a_refused_token_pauses_the_platform_and_fails_no_row(
+    db: Database, clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    for i in range(5):
+        await queue(db, clock, f"user{i}", "hello")
+    notifier = RecordingNotifier(clock=clock)
+    fixed = clock.now() + timedelta(seconds=120)
+    await outage_until(notifier, clock, fixed, DeliveryError("unauthorized", "401 Unauthorized"))
+    worker = dispatcher(db, notifier, clock, concurrency=1)
+    await worker.drain()
+    assert len(notifier.attempts) == 1  # the first refusal pauses the platform
+    [refused] = [r for r in caplog.records if "refused the bot token" in r.getMessage()]
+    assert refused.levelname == "ERROR"
+    rows = await outbox(db)
+    assert {(r.status, r.attempts) for r in rows} == {("pending", 0)}
+    while clock.now() < fixed + timedelta(seconds=60):
+        await worker.drain()
+        later(clock, 1)
+    assert len(notifier.sent) == 5
+    assert {r.status for r in await outbox(db)} == {"sent"}
 
 
 async def test_a_hanging_send_times_out_and_is_retried(db: Database, clock: FakeClock) -> None:

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import os
 import time
+import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -158,3 +160,163 @@ async def test_a_long_message_failing_halfway_resends_only_the_rest(tg: Setup) -
     assert row.status == "sent" and len(parts) == 3 and len(set(parts)) == 3
     assert "\n".join(parts).replace("\n", "") == text.replace("\n", "")
     assert row.parts_sent >= 1 and tg.calls_to(111) >= 5  # part 1, two failures, parts 2, 3
+
+
+async def test_an_outage_during_a_reminder_wave_delivers_every_reminder_once(
+    db: Database, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Telegram answers 500 for 75 s (on a clock running 30 x fast) while 50 reminders go out:
+    the dispatcher pauses instead of retrying each row into failure, and after recovery every
+    reminder arrives once, none failed, 0 x 429."""
+    from datetime import timedelta
+
+    from core.clock import FakeClock
+    from scheduler.breaker import Breaker
+    from scheduler.ticks import reminders
+    from tests.conftest import START, Say
+
+    clock = FakeClock(START)  # Monday 09:00
+    say = Say(Deps(db, clock))
+    chats = [1001 + i for i in range(50)]
+    for chat in chats:
+        reply = await say("/habit add Read remind=09:05", user=str(chat), platform="telegram")
+        assert not reply.error, reply.plain()
+    clock.set(START + timedelta(minutes=5))
+    assert await reminders(db, clock.now()) == 50
+
+    speed = 30  # fake seconds per real second: retry backoff and staleness run fast
+
+    async def warp() -> None:
+        while True:
+            await asyncio.sleep(0.02)
+            clock.advance(timedelta(seconds=0.02 * speed))
+
+    async with TelegramEmulator(rate_limits=True, strict_chats=False) as emulator:
+        session = AiohttpSession(api=TelegramAPIServer.from_base(emulator.base_url))
+        bot = Bot(emulator.token, session=session)
+        notifier = notifier_module.TelegramNotifier(bot, Deps(db, clock))
+        breaker = Breaker("telegram", probe_after=0.2, probe_cap=0.5)
+        worker = Dispatcher(db, notifier, clock, TELEGRAM, breaker=breaker, poll=0.05,
+                            lease=timedelta(hours=1))
+        tasks = [asyncio.create_task(warp()), asyncio.create_task(worker.run())]
+        try:
+            await emulator.wait_for(lambda _: True, start=9)  # the wave is under way ...
+            emulator.outage(75 / speed)  # ... when the Bot API goes down
+            await emulator.wait_for(lambda _: True, timeout=20, start=49)
+            await asyncio.sleep(0.5)  # nothing more arrives (a duplicate would, by now)
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await worker.close()
+            await bot.session.close()
+
+    assert sorted(emulator.received) == chats
+    assert all(len(got) == 1 for got in emulator.received.values())  # each exactly once
+    assert all("Time for Read" in got[0]["text"] for got in emulator.received.values())
+    async with db.session() as s:
+        rows = list(await s.scalars(select(Outbox)))
+    assert {r.status for r in rows} == {"sent"}, [(r.chat, r.status, r.error) for r in rows]
+    assert emulator.stats["429"] == 0
+    # Paused, not hammering: 40 reminders were waiting, far fewer requests met the outage
+    # (the sends in flight when it began, the failures that paused it, a probe now and then).
+    assert breaker.pauses == 1
+    assert 0 < emulator.stats["outage"] < 40, emulator.stats["outage"]
+    assert sum("deliveries paused" in r.getMessage() for r in caplog.records) == 1
+
+
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+async def test_two_processes_share_one_send_budget_through_redis(db: Database) -> None:
+    """Two dispatchers, each with its own database engine, bot session and limiter (as two
+    `habitbot run` processes have), send 600 messages with one bot token: together within
+    Telegram's limits at the emulator, 0 x 429, each message once."""
+    from bots.notifications import renders
+    from bots.reply import Reply
+    from scheduler.limits import SharedBudget, budget_id
+
+    renders("tg_note")(lambda data: Reply.text(data["text"]))
+    budget = budget_id("telegram", f"test-{uuid.uuid4()}")  # other test runs share this Redis
+    probe = SharedBudget(REDIS_URL, TELEGRAM, budget)
+    try:
+        await probe.window.storage.check() or pytest.fail(f"Redis at {REDIS_URL} does not answer")
+    finally:
+        await probe.close()
+
+    chats = [str(7_000_000 + i) for i in range(570)]
+    work = [(c, f"hi {c}") for c in chats]
+    work += [("7999999", f"note {n}") for n in range(10)]  # one person, 1/s
+    work += [("-100777", f"board {n}") for n in range(20)]  # one group, 20/min
+    clock = SystemClock()
+    async with db.session() as session:
+        for chat, text in work:
+            await enqueue(session, platform="telegram", chat=chat, kind="tg_note",
+                          data={"text": text}, dedupe_key=f"tg:{chat}:{text}", now=clock.now())
+
+    async with TelegramEmulator(rate_limits=True, strict_chats=False) as emulator:
+        processes = []
+        for _ in range(2):
+            own_db = Database(db.url)
+            bot = Bot(emulator.token,
+                      session=AiohttpSession(api=TelegramAPIServer.from_base(emulator.base_url)))
+            shared = SharedBudget(REDIS_URL, TELEGRAM, budget)
+            worker = Dispatcher(own_db, notifier_module.TelegramNotifier(bot, Deps(own_db, clock)),
+                                clock, TELEGRAM, shared=shared, poll=0.05)
+            processes.append((own_db, bot, shared, worker))
+        tasks = [asyncio.create_task(p[3].run()) for p in processes]
+        try:
+            await emulator.wait_for(lambda _: True, timeout=60, start=len(work) - 1)
+            await asyncio.sleep(1.0)  # a duplicate would arrive by now
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            for own_db, bot, shared, worker in processes:
+                await worker.close()
+                await bot.session.close()
+                await shared.close()
+                await own_db.dispose()
+
+    assert emulator.stats["429"] == 0
+    got = sorted((str(r["chat_id"]), r["text"]) for rs in emulator.received.values() for r in rs)
+    assert got == sorted(work)  # every message once
+    assert all(p[3].stats["sent"] > 0 for p in processes), [p[3].stats for p in processes]
+    # The fan-out to distinct chats runs at the overall limit, shared: 30/s for the two.
+    times = sorted(r["time"] for rs in emulator.received.values() for r in rs
+                   if r["text"].startswith("hi "))
+    rate = (len(times) - 1) / (times[-1] - times[0])
+    assert rate <= 30.5, rate
+    person = [r["time"] for r in emulator.received[7999999]]
+    assert min(b - a for a, b in itertools.pairwise(person)) >= 0.95
+
+
+async def test_a_refused_token_pauses_telegram_and_fails_no_row(
+    db: Database, caplog: pytest.LogCaptureFixture
+) -> None:
+    from bots.notifications import renders
+    from bots.reply import Reply
+
+    renders("tg_note")(lambda data: Reply.text(data["text"]))
+    clock = SystemClock()
+    async with db.session() as session:
+        for chat in ("111", "222", "333"):
+            await enqueue(session, platform="telegram", chat=chat, kind="tg_note",
+                          data={"text": "hello"}, dedupe_key=f"tg:{chat}", now=clock.now())
+    async with TelegramEmulator(strict_chats=False) as emulator:
+        session = AiohttpSession(api=TelegramAPIServer.from_base(emulator.base_url))
+        bot = Bot("123456:REVOKED", session=session)  # Telegram answers 401 Unauthorized
+        worker = Dispatcher(db, notifier_module.TelegramNotifier(bot, Deps(db, clock)), clock,
+                            TELEGRAM, concurrency=1)
+        try:
+            await worker.run_once()
+        finally:
+            await worker.close()
+            await bot.session.close()
+    assert worker.breaker.paused
+    [refused] = [r for r in caplog.records if "refused the bot token" in r.getMessage()]
+    assert refused.levelname == "ERROR" and "REVOKED" not in refused.getMessage()
+    async with db.session() as s:
+        rows = list(await s.scalars(select(Outbox)))
+    assert {(r.status, r.attempts) for r in rows} == {("pending", 0)}
+    assert emulator.stats["calls"] == 0 and emulator.stats["sent"] == 0

@@ -644,3 +644,11 @@ async def test_data_survives_a_restart(db: Database, clock: FakeClock, say: Say)
         assert "Europe/Berlin" in await ok(again, "/timezone")
     finally:
         await reopened.dispose()
+
+
+async def test_a_habit_name_typed_with_nul_and_a_lone_surrogate_is_stored_clean(
+    say: Say,
+) -> None:
+    reply = await say("/habit add Re\x00ad\ud800 every=day")
+    assert not reply.error and "Added Read" in reply.plain(), reply.plain()
+    assert "Read done for today" in (await say("/done Read")).plain()

@@ -1,6 +1,6 @@
 """Embedded SQLite runs on the event loop's thread: while another process holds the write lock,
-the bot keeps serving and the command waits its turn; a lock held too long gets an apology and
-changes nothing."""
+the bot keeps serving and the command waits its turn; a lock held too long gets a short "busy,
+try again" reply and changes nothing, and console start-up says what is wrong."""
 
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ import pytest
 
 from core.storage import sqlite as embedded
 from core.storage.db import Database
+from habitbot import app
+from habitbot.settings import Settings
 from tests.conftest import Say
 
 
@@ -41,12 +43,43 @@ async def test_a_command_waits_for_another_process_lock_without_stalling_the_bot
     assert "Read" in await say.text("/habit list")
 
 
-async def test_a_lock_held_too_long_gets_an_apology_and_writes_nothing(
+async def test_a_lock_held_too_long_gets_a_busy_reply_and_writes_nothing(
     say: Say, other_writer: sqlite3.Connection, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(embedded, "LOCK_WAIT", 0.2)
     other_writer.execute("BEGIN IMMEDIATE")
     reply = await say("/habit add Read")
     other_writer.execute("COMMIT")
-    assert reply.error and "Something went wrong (ref" in reply.plain()
+    assert reply.error and reply.plain() == "I'm busy right now; please try again in a moment."
     assert "No habits yet" in await say.text("/habit list")
+    assert "Added Read" in await say.text("/habit add Read")  # and a moment later it works
+
+
+async def test_console_start_up_explains_a_lock_held_too_long(
+    db: Database,
+    other_writer: sqlite3.Connection,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(embedded, "LOCK_WAIT", 0.2)
+    settings = Settings(_env_file=None, database_url=db.url)  # type: ignore[call-arg]
+    other_writer.execute("BEGIN IMMEDIATE")
+    try:
+        with pytest.raises(SystemExit) as stopped:
+            await app.console(settings)
+    finally:
+        other_writer.execute("COMMIT")
+    message = str(stopped.value.code)
+    assert "locked by another process" in message and db.url.split("///")[-1] in message
+
+
+async def test_console_start_up_waits_for_a_short_lock(
+    db: Database, other_writer: sqlite3.Connection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = Settings(_env_file=None, database_url=db.url)  # type: ignore[call-arg]
+    other_writer.execute("BEGIN IMMEDIATE")
+    opening = asyncio.create_task(app.open_database(settings))
+    await asyncio.sleep(0.3)
+    assert not opening.done()
+    other_writer.execute("COMMIT")
+    opened = await asyncio.wait_for(opening, 2)
+    await opened.dispose()

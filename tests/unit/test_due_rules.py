@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
-from core.reminders import next_nudge_at, quiet_until
+from core.reminders import STALE, next_nudge_at, quiet_until
 from core.storage.models import User
 
 
@@ -51,3 +51,20 @@ def test_nudge_at_20_local_on_dst_days() -> None:
         2026, 10, 25, 19, 0, tzinfo=UTC)
     exactly = at(date(2026, 3, 2), 20, 0, "UTC")
     assert next_nudge_at("UTC", exactly) == datetime(2026, 3, 3, 20, 0, tzinfo=UTC)
+
+
+def test_how_long_an_outbox_message_is_worth_retrying() -> None:
+    from datetime import timedelta
+
+    from core.delivery import Claimed, useful_until
+
+    queued = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    due = queued + timedelta(minutes=5)
+
+    def row(kind: str, data: dict[str, object]) -> Claimed:
+        return Claimed(1, "telegram", "1", kind, data, 0, "k", queued, created_at=queued)
+
+    # A reminder, until it goes stale (an hour after it was due); an announcement for a day.
+    assert useful_until(row("reminder", {"due": due.isoformat()}), queued) == due + STALE
+    assert useful_until(row("nudge", {"due": due.isoformat()}), queued) == due + STALE
+    assert useful_until(row("challenge_final", {}), queued) == queued + timedelta(days=1)

@@ -143,6 +143,9 @@ def test_convert_all_types() -> None:
         ("flag", "yes", True),
         ("flag", "false", False),
         ("schedule", "Mon, Wed", Schedule(frozenset({0, 2}))),
+        # NUL and lone surrogates cannot be stored: dropped; other control characters: spaces.
+        ("text", "Re\x00ad \ud800books\x07!", "Read books !"),
+        ("word", "\udc00Run", "Run"),
     ],
 )
 def test_convert_accepts(kind: str, text: str, value: object) -> None:
