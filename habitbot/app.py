@@ -21,7 +21,7 @@ from core.storage.migrate import revision, upgrade
 from core.storage.sqlite import is_busy
 from habitbot.redact import hide_in_logs
 from habitbot.settings import Settings
-from scheduler.limits import SharedBudget
+from scheduler.limits import Limiter, SharedBudget, budget_id, limits_for
 
 log = logging.getLogger("habitbot")
 T = TypeVar("T")
@@ -101,13 +101,17 @@ async def run(settings: Settings) -> None:
     services: dict[str, Coroutine[Any, Any, None]] = {}  # name -> runs until cancelled
     notifiers: dict[str, Notifier] = {}  # platform -> how the outbox reaches its chats
     closers: list[Callable[[], Awaitable[None]]] = []
+    tokens = {"telegram": settings.telegram_bot_token, "discord": settings.discord_bot_token}
+    limiters = send_limiters(settings, [platform for platform, t in tokens.items() if t])
     if settings.telegram_bot_token:
         from bots.telegram.app import TelegramBot
 
         token = settings.telegram_bot_token.get_secret_value()
         secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
         logging.getLogger("aiogram.event").setLevel(logging.WARNING)  # a line per update
-        telegram = TelegramBot(deps, token, settings.telegram_api_base)
+        telegram = TelegramBot(
+            deps, token, settings.telegram_api_base, limiter=limiters["telegram"]
+        )
         notifiers[telegram.notifier.platform] = telegram.notifier
         closers.append(telegram.close)
         if settings.webhook_url:
@@ -132,7 +136,7 @@ async def run(settings: Settings) -> None:
     # Ticks (reminders, nudges, challenges, digests) and one outbox dispatcher per platform.
     services["scheduler"] = serve_scheduler(
         db, deps.clock, notifiers.values(), tick_seconds=settings.tick_seconds,
-        budgets=send_budgets(settings, notifiers),
+        limiters=limiters,
     )
     settle()
     try:
@@ -143,22 +147,22 @@ async def run(settings: Settings) -> None:
         await db.dispose()
 
 
-def send_budgets(settings: Settings, notifiers: dict[str, Notifier]) -> dict[str, SharedBudget]:
-    """With REDIS_URL: per platform, the send budget of its bot token, shared with every other
-    process sending with that token."""
-    if not settings.redis_url:
-        return {}
-    from scheduler.limits import budget_id, limits_for
-
+def send_limiters(settings: Settings, platforms: list[str]) -> dict[str, Limiter]:
+    """Per platform, the pacing of this process's sends: the outbox dispatcher and the
+    adapter's direct replies share it. With REDIS_URL it also fits the send budget of the bot
+    token, shared with every other process sending with that token."""
     tokens = {"telegram": settings.telegram_bot_token, "discord": settings.discord_bot_token}
-    budgets: dict[str, SharedBudget] = {}
-    for platform in notifiers:
+    limiters: dict[str, Limiter] = {}
+    for platform in platforms:
         token = tokens.get(platform)
-        if token is not None:
+        shared = None
+        if settings.redis_url and token is not None:
             budget = budget_id(platform, token.get_secret_value())
-            budgets[platform] = SharedBudget(settings.redis_url, limits_for(platform), budget)
-    log.info("Send budgets shared through Redis for %s", ", ".join(budgets) or "nothing")
-    return budgets
+            shared = SharedBudget(settings.redis_url, limits_for(platform), budget)
+        limiters[platform] = Limiter(limits_for(platform), shared=shared)
+    if settings.redis_url:
+        log.info("Send budgets shared through Redis for %s", ", ".join(limiters) or "nothing")
+    return limiters
 
 
 def settle() -> None:

@@ -90,6 +90,7 @@ class Dispatcher:
         retry: RetryPolicy | None = None,
         breaker: Breaker | None = None,
         shared: SharedBudget | None = None,
+        limiter: Limiter | None = None,  # shared with direct replies (habitbot.app)
         poll: float = 1.0,
         monotonic: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
@@ -97,7 +98,7 @@ class Dispatcher:
         self.db, self.notifier, self.clock = db, notifier, clock
         self.platform = notifier.platform
         self.limits = limits if limits is not None else limits_for(self.platform)
-        self.limiter = Limiter(self.limits, monotonic, sleep, shared)
+        self.limiter = limiter or Limiter(self.limits, monotonic, sleep, shared)
         self.sleep = sleep
         self.lease, self.hold, self.send_timeout = lease, hold, send_timeout
         self.retry = retry or RetryPolicy()

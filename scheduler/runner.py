@@ -23,7 +23,7 @@ from core.clock import Clock
 from core.delivery import next_pending_at
 from core.storage.db import Database
 from scheduler.dispatcher import Dispatcher
-from scheduler.limits import PlatformLimits, SharedBudget
+from scheduler.limits import Limiter, PlatformLimits
 from scheduler.ticks import RunFn, Tick, default_ticks
 
 log = logging.getLogger("habitbot.scheduler")
@@ -119,11 +119,11 @@ def dispatchers_for(
     clock: Clock,
     notifiers: Iterable[Notifier],
     limits: Mapping[str, PlatformLimits] | None = None,
-    budgets: Mapping[str, SharedBudget] | None = None,
+    limiters: Mapping[str, Limiter] | None = None,
 ) -> list[Dispatcher]:
     return [
         Dispatcher(
-            db, n, clock, (limits or {}).get(n.platform), shared=(budgets or {}).get(n.platform)
+            db, n, clock, (limits or {}).get(n.platform), limiter=(limiters or {}).get(n.platform)
         )
         for n in notifiers
     ]
@@ -137,12 +137,12 @@ async def serve(
     ticks: Sequence[TickLike] | None = None,
     tick_seconds: float = 30,
     limits: Mapping[str, PlatformLimits] | None = None,
-    budgets: Mapping[str, SharedBudget] | None = None,
+    limiters: Mapping[str, Limiter] | None = None,
 ) -> None:
     """The scheduler service of `habitbot run`: ticks every `tick_seconds` and one dispatcher
-    per notifier, until cancelled. `budgets`: per platform, the send budget its bot token
-    shares with other processes (REDIS_URL)."""
-    dispatchers = dispatchers_for(db, clock, notifiers, limits, budgets)
+    per notifier, until cancelled. `limiters`: per platform, the pacing the dispatcher shares
+    with the adapter's direct replies (and, through Redis, with other processes)."""
+    dispatchers = dispatchers_for(db, clock, notifiers, limits, limiters)
 
     def wake() -> None:  # what a tick queued goes out now, not at the next poll
         for dispatcher in dispatchers:
@@ -179,5 +179,6 @@ async def serve(
         await asyncio.gather(*tasks, return_exceptions=True)
         for dispatcher in dispatchers:  # what was sent gets written down before we exit
             await dispatcher.close()
-        for budget in (budgets or {}).values():
-            await budget.close()
+        for limiter in (limiters or {}).values():
+            if limiter.shared is not None:
+                await limiter.shared.close()

@@ -6,10 +6,15 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+
+from sqlalchemy import insert
 
 from bots.notify import DeliveryError, Progress
 from bots.reply import Reply
+from core.habits.names import name_key
+from core.storage.db import Database
+from core.storage.models import Account, Habit, User
 
 
 @dataclass(frozen=True)
@@ -74,3 +79,41 @@ class RecordingNotifier:
 
     def texts(self, chat: str | None = None) -> list[str]:
         return [s.text for s in self.sent if chat is None or s.chat == chat]
+
+
+async def telegram_users(
+    db: Database,
+    first_chat: int,
+    count: int,
+    now: datetime,
+    *,
+    habit: str,
+    target: float | None = None,
+    unit: str | None = None,
+    remind_now: bool = False,
+) -> list[int]:
+    """`count` people who used the bot on Telegram yesterday, each with one daily habit (a
+    reminder due at `now` if asked); returns their chat ids. Seeded in three statements, so a
+    test of hundreds of users does not spend its time typing /habit add."""
+    created = now - timedelta(days=1)
+    chats = [first_chat + i for i in range(count)]
+    async with db.engine.begin() as conn:
+        ids = (
+            await conn.execute(
+                insert(User).returning(User.id, sort_by_parameter_order=True),
+                [dict(handle=f"u{chat}", name=f"U{chat}", timezone="UTC", language="en",
+                      profile_public=True, dm_policy="everyone", nudges=False,
+                      claim_cycle_day=0, created_at=created) for chat in chats],
+            )
+        ).scalars().all()
+        await conn.execute(insert(Account), [
+            dict(platform="telegram", external_id=str(chat), user_id=uid,
+                 private_chat=str(chat), unreachable=False, last_seen_at=created)
+            for chat, uid in zip(chats, ids, strict=True)])
+        await conn.execute(insert(Habit), [
+            dict(user_id=uid, name=habit, name_key=name_key(habit), kind="build", schedule="day",
+                 target=target, unit=unit, start_date=created.date(), created_at=created,
+                 remind_at=now.strftime("%H:%M") if remind_now else None,
+                 next_reminder_at=now if remind_now else None)
+            for uid in ids])
+    return chats

@@ -20,6 +20,7 @@ from bots.telegram.intake import Intake
 from bots.telegram.menu import publish
 from bots.telegram.notifier import TelegramNotifier
 from bots.telegram.webhook import serve_webhook
+from scheduler.limits import Limiter
 
 log = logging.getLogger("habitbot.telegram")
 
@@ -33,12 +34,15 @@ class TelegramBot:
         *,
         session: BaseSession | None = None,
         services: Services | None = None,
+        limiter: Limiter | None = None,  # None: direct replies are not paced (tests)
     ) -> None:
         if session is None:
             api = TelegramAPIServer.from_base(api_base) if api_base else PRODUCTION
             session = AiohttpSession(api=api)
         self.bot = Bot(token, session=session)
-        self.services = services or Services(deps, AdminCache(), Receipts(deps.db, deps.clock))
+        self.services = services or Services(
+            deps, AdminCache(), Receipts(deps.db, deps.clock), limiter
+        )
         self.dp = Dispatcher(services=self.services)
         self.dp.include_router(build_router())
         self.intake = Intake(self.dp, self.bot, deps)

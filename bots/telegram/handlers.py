@@ -28,6 +28,7 @@ from bots.telegram.delivery import send_reply
 from bots.telegram.notifier import classify
 from core.groups.service import move_group, set_group_reachable
 from core.users.accounts import set_private_chat_reachable
+from scheduler.limits import Limiter
 
 log = logging.getLogger("habitbot.telegram")
 
@@ -54,6 +55,7 @@ class Services:
     deps: Deps
     admins: AdminCache = field(default_factory=AdminCache)
     receipts: Receipts | None = None  # None: replies are sent without being recorded first
+    limiter: Limiter | None = None  # paces direct replies with the outbox's sends
     execute: Execute = execute  # tests may wrap it to watch Invocations
 
     def answer(self, update: Update | None, chat: TgChat, user: TgUser) -> OutboxAnswer | None:
@@ -153,7 +155,15 @@ async def _send(
         return
     progress = Progress()
     wait, reason = 0.0, ""
+    limiter = services.limiter
     try:
+        if limiter is not None:
+            wait = max(limiter.chat_wait(str(chat_id)), limiter.global_wait())
+            if wait > WAIT_AT_MOST:  # this chat is asked to wait: the outbox will send it
+                await receipts.hand_over(answer.outbox_id, wait, "waiting for the rate limit", 0)
+                return
+            await asyncio.sleep(wait)
+            await limiter.acquire(str(chat_id))
         for _ in range(2):
             try:
                 await asyncio.wait_for(

@@ -8,6 +8,7 @@ import asyncio
 import signal
 import time
 from collections import Counter
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -16,6 +17,7 @@ from core.storage.db import Database
 from core.storage.models import Account, CheckIn, LedgerEntry
 from tests.adapters.test_telegram_e2e import TOKEN, launch
 from tests.emulators.telegram_api import TelegramEmulator
+from tests.fakes import telegram_users
 
 USERS = 600
 DONE = "Read: 5/20 pages"  # what the /done reply says
@@ -44,14 +46,12 @@ async def until(condition, timeout: float, what: str) -> None:  # type: ignore[n
         await asyncio.sleep(0.05)
 
 
-async def burst_of_check_ins(tmp_path: Path, db: Database, emu: TelegramEmulator) -> list[dict]:
-    """600 users, each with a measurable habit; returns them once all are set up."""
-    users = [emu.user(5000 + i, f"U{i}") for i in range(USERS)]
-    async with launch(tmp_path, db, same_db(db), polling, emu=emu):
-        for user in users:
-            emu.send_text(user, "/habit add Read every=day target=20 unit=pages")
-        await until(lambda: len(replies(emu, "Added Read")) == USERS, 90, "600 habits")
-    return users
+async def burst_of_check_ins(db: Database, emu: TelegramEmulator) -> list[dict]:
+    """600 users, each with a measurable habit, ready to type."""
+    chats = await telegram_users(
+        db, 5000, USERS, datetime.now(UTC), habit="Read", target=20, unit="pages"
+    )
+    return [emu.user(chat, f"U{chat}") for chat in chats]
 
 
 async def stored_check_ins(db: Database) -> tuple[int, int, int]:
@@ -68,7 +68,7 @@ async def test_kill_9_mid_burst_loses_no_command_and_applies_none_twice(
     tmp_path: Path, db: Database
 ) -> None:
     async with TelegramEmulator(token=TOKEN, bot_username="habit_e2e_bot") as emu:
-        users = await burst_of_check_ins(tmp_path, db, emu)
+        users = await burst_of_check_ins(db, emu)
         start = len(emu.sent)
         async with launch(tmp_path, db, same_db(db), polling, emu=emu) as bot:
             for user in users:
@@ -80,7 +80,7 @@ async def test_kill_9_mid_burst_loses_no_command_and_applies_none_twice(
         assert answered_before < USERS, "the kill came too late to prove anything"
 
         async with launch(tmp_path, db, same_db(db), polling, emu=emu) as bot:
-            await until(lambda: len(replies(emu, DONE, start)) == USERS, 90, "every reply")
+            await until(lambda: len(replies(emu, DONE, start)) == USERS, 180, "every reply")
             await asyncio.sleep(1)  # anything sent twice would arrive now
             bot.proc.send_signal(signal.SIGTERM)
             assert await asyncio.wait_for(bot.proc.wait(), 20) == 0
@@ -102,7 +102,7 @@ async def test_sigterm_mid_burst_with_a_slow_bot_api_answers_everyone(
     tmp_path: Path, db: Database
 ) -> None:
     async with TelegramEmulator(token=TOKEN, bot_username="habit_e2e_bot") as emu:
-        users = await burst_of_check_ins(tmp_path, db, emu)
+        users = await burst_of_check_ins(db, emu)
         start = len(emu.sent)
         emu.send_delay = 0.3  # every send takes 300 ms to answer
         async with launch(tmp_path, db, same_db(db), polling, emu=emu) as bot:
@@ -114,7 +114,7 @@ async def test_sigterm_mid_burst_with_a_slow_bot_api_answers_everyone(
             first_log = bot.log.read_text()
         emu.send_delay = 0.0
         async with launch(tmp_path, db, same_db(db), polling, emu=emu) as bot:
-            await until(lambda: len(replies(emu, DONE, start)) == USERS, 90, "every reply")
+            await until(lambda: len(replies(emu, DONE, start)) == USERS, 180, "every reply")
             await asyncio.sleep(1)
 
     got = replies(emu, DONE, start)
