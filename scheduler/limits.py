@@ -23,6 +23,11 @@ from dataclasses import dataclass
 from typing import Any
 
 log = logging.getLogger("habitbot.dispatcher")
+# Sends a shared window keeps below the overall limit. Each send is stamped in Redis before it
+# leaves, and several processes' sends reach the platform with different delays: with two
+# sender processes on two busy cores (bench/fanout.py --processes 2), a window of the full 30
+# let 8-17 of 3,000 messages arrive over the limit (429), a window of 28 spread evenly 2.
+SHARED_HEADROOM = 2
 
 # Requests reach the platform a little after they start; keep their spread from making any
 # second there hold one message too many.
@@ -78,7 +83,9 @@ class SharedBudget:
         self.storage = storage_from_string(scheme, key_prefix="habitbot")
         self.window = MovingWindowRateLimiter(self.storage)  # type: ignore[arg-type]
         self.limits, self.budget = limits, budget
-        per_second = math.floor(limits.per_second) if limits.per_second else None
+        per_second = (
+            max(1, math.floor(limits.per_second) - SHARED_HEADROOM) if limits.per_second else None
+        )
         self._all = RateLimitItemPerSecond(per_second) if per_second else None
         interval = limits.per_chat_interval
         self._chat = RateLimitItemPerSecond(1, max(1, math.ceil(interval))) if interval else None
@@ -93,6 +100,7 @@ class SharedBudget:
             if self._group is not None and self.limits.is_group(chat):
                 await self._hit(self._group, f"group:{chat}", sleep)
             if self._all is not None:
+                await self._spread(self._all, sleep)
                 await self._hit(self._all, "all", sleep)
         except Exception as error:  # Redis down or unreachable: pace on our own meanwhile
             if time.monotonic() - self._warned > 60:
@@ -104,6 +112,14 @@ class SharedBudget:
         while not await self.window.hit(item, self.budget, key):
             reset, _ = await self.window.get_window_stats(item, self.budget, key)
             await sleep(max(0.005, reset - time.time()) + WINDOW_MARGIN)
+
+    async def _spread(self, item: Any, sleep: Callable[[float], Awaitable[None]]) -> None:
+        """Wait this process's share of the time until the window frees its oldest place:
+        each process paces itself evenly, but several at full pace would fill the window in a
+        burst, and a burst reaches the platform unevenly."""
+        reset, remaining = await self.window.get_window_stats(item, self.budget, "all")
+        if remaining > 0:
+            await sleep(min(1.0, max(0.0, reset - time.time()) / (remaining + 1)))
 
     async def close(self) -> None:
         bridge = getattr(self.storage, "bridge", None)
