@@ -96,6 +96,7 @@ async def telegram_users(
     reminder due at `now` if asked); returns their chat ids. Seeded in three statements, so a
     test of hundreds of users does not spend its time typing /habit add."""
     created = now - timedelta(days=1)
+    due = now.replace(second=0, microsecond=0)  # a reminder is due on its minute
     chats = [first_chat + i for i in range(count)]
     async with db.engine.begin() as conn:
         ids = (
@@ -113,7 +114,7 @@ async def telegram_users(
         await conn.execute(insert(Habit), [
             dict(user_id=uid, name=habit, name_key=name_key(habit), kind="build", schedule="day",
                  target=target, unit=unit, start_date=created.date(), created_at=created,
-                 remind_at=now.strftime("%H:%M") if remind_now else None,
-                 next_reminder_at=now if remind_now else None)
+                 remind_at=due.strftime("%H:%M") if remind_now else None,
+                 next_reminder_at=due if remind_now else None)
             for uid in ids])
     return chats

@@ -49,16 +49,16 @@ class Intake:
         if not running:
             return
         _, slow = await asyncio.wait(running, timeout=self.settle_after)
-        slow_updates = [self._updates[t] for t in slow]
+        slow_updates = {t: self._updates[t] for t in slow}
         if slow_updates:
             payloads = [(str(u.update_id), u.model_dump(mode="json", exclude_none=True))
-                        for u in slow_updates]
+                        for u in slow_updates.values()]
             async with self.deps.db.session() as session:
                 await hold(session, PLATFORM, payloads, self.deps.clock.now())
             self._held.update(key for key, _ in payloads)
-            for task in slow:
+            for task, update in slow_updates.items():
                 if task.done():  # it finished while we were writing it down
-                    await self._release(str(self._updates[task].update_id))
+                    await self._release(str(update.update_id))
 
     def _start(self, update: Update) -> asyncio.Task[Any]:
         task = asyncio.create_task(self._feed(update))

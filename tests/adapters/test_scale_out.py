@@ -13,17 +13,18 @@ import random
 import socket
 import time
 from collections import Counter
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import aiohttp
 import pytest
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 
 from core.storage.db import Database
-from core.storage.models import Account, Habit, User
+from core.storage.models import Habit
 from tests.adapters.test_telegram_e2e import TOKEN, launch
 from tests.emulators.telegram_api import TelegramEmulator
+from tests.fakes import telegram_users
 
 PG_URL = os.environ.get("TEST_DATABASE_URL")
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -42,38 +43,22 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-async def due_reminders(db: Database, now: datetime) -> None:
-    """REMINDED people who used the bot yesterday, each with a reminder due this minute."""
-    created = now - timedelta(days=1)
-    users = range(1, REMINDED + 1)
-    async with db.engine.begin() as conn:
-        await conn.execute(insert(User), [
-            dict(id=i, handle=f"r{i}", name=f"R{i}", timezone="UTC", language="en",
-                 profile_public=True, dm_policy="everyone", nudges=False, claim_cycle_day=0,
-                 created_at=created) for i in users])
-        await conn.execute(insert(Account), [
-            dict(platform="telegram", external_id=str(FIRST_REMINDED + i), user_id=i,
-                 private_chat=str(FIRST_REMINDED + i), unreachable=False, last_seen_at=created)
-            for i in users])
-        await conn.execute(insert(Habit), [
-            dict(user_id=i, name="Stretch", name_key="stretch", kind="build", schedule="day",
-                 remind_at=now.strftime("%H:%M"), next_reminder_at=now,
-                 start_date=created.date(), created_at=created) for i in users])
-        await conn.exec_driver_sql(f"SELECT setval('users_id_seq', {REMINDED})")
-
-
 def received(emu: TelegramEmulator, fragment: str) -> Counter[int]:
     return Counter(r["chat_id"] for r in emu.sent if fragment in (r.get("text") or ""))
 
 
 async def test_three_webhook_processes_act_as_one_bot(tmp_path: Path, db: Database) -> None:
-    await due_reminders(db, datetime.now(UTC))
+    reminded = await telegram_users(
+        db, FIRST_REMINDED, REMINDED, datetime.now(UTC), habit="Stretch", remind_now=True
+    )
     ports = [free_port() for _ in range(3)]
     urls = [f"http://127.0.0.1:{port}/hook" for port in ports]
     async with contextlib.AsyncExitStack() as stack:
         emu = await stack.enter_async_context(
             TelegramEmulator(token=TOKEN, bot_username="habit_e2e_bot", rate_limits=True)
         )
+        for chat in reminded:
+            emu.user(chat, f"U{chat}")
         for url, port in zip(urls, ports, strict=True):
             env = {
                 "DATABASE_URL": db.url,
@@ -89,7 +74,7 @@ async def test_three_webhook_processes_act_as_one_bot(tmp_path: Path, db: Databa
                 return any(m == "setWebhook" and p.get("url") == url for m, p in emu.calls)
 
             await stack.enter_async_context(
-                launch(tmp_path / f"p{port}", db, env, registered, emu=emu)
+                launch(tmp_path, db, env, registered, emu=emu)
             )
 
         # A burst of commands, each to a random process, one in five to two of them at once.
@@ -118,7 +103,7 @@ async def test_three_webhook_processes_act_as_one_bot(tmp_path: Path, db: Databa
 
     replies, reminders = received(emu, "Added Read"), received(emu, "Stretch")
     assert set(replies) == {u["id"] for u in typing} and set(replies.values()) == {1}
-    assert set(reminders) == {FIRST_REMINDED + i for i in range(1, REMINDED + 1)}
+    assert set(reminders) == set(reminded)
     assert set(reminders.values()) == {1}
     assert emu.stats["429"] == 0
     async with db.session() as session:
