@@ -67,6 +67,11 @@ async def help_(ctx: Ctx, args: dict[str, Any]) -> Reply:
             reply.add("  e.g. ", code(example))
         if cmd.aliases:
             reply.add("  also: ", ", ".join(f"/{a}" for a in cmd.aliases))
+    if any(a.keyword for cmd in tops[top] for a in cmd.args):
+        reply.add(
+            "Options are key=value in any order; a text option takes the words up to the next "
+            'option. Put "quotes" around a name to keep it whole.'
+        )
     return reply
 
 

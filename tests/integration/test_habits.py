@@ -92,6 +92,37 @@ async def test_unknown_command_suggests_the_closest(say: Say) -> None:
     await no_habits(say)
 
 
+@pytest.mark.parametrize(
+    ("typed", "closest", "listed"),
+    [
+        ("/habit ad Swim", "/habit add", "/habit remove"),
+        ("/challenge nwe Move days=7 habits=Walk", "/challenge new", "/challenge info"),
+        ("/challenge xyz", None, "/challenge list"),
+        ("/freeze bye", "/freeze buy", "/freeze buy"),
+    ],
+)
+async def test_a_mistyped_subcommand_names_the_closest_and_the_others(
+    say: Say, typed: str, closest: str | None, listed: str
+) -> None:
+    # Before, "/habit ad Swim" answered "I did not understand 'ad Swim'. Usage: /habit list".
+    reply = await say(typed)
+    text = reply.plain()
+    assert reply.error and "did not understand" not in text
+    assert (f"Did you mean {closest}?" in text) if closest else "Did you mean" not in text
+    assert listed in text
+    await no_habits(say)
+
+
+async def test_options_are_checked_and_free_text_runs_to_the_next_option(say: Say) -> None:
+    refused = await say("/habit add Swim freq=3/week")
+    assert refused.error and "Did you mean every=?" in refused.plain()
+    await no_habits(say)
+    assert "Added Nap: every day." in await ok(say, "/habit add Nap every = day")
+    await ok(say, "/habit add Read")
+    assert "Updated 📚 Lesen" in await ok(say, "/habit edit Read rename=📚 Lesen")
+    assert "Options are key=value" in await ok(say, "/help habit")
+
+
 async def test_bare_top_without_default_explains_its_subcommands(say: Say) -> None:
     reply = await say("/freeze")
     assert reply.error

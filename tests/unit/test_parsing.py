@@ -93,7 +93,63 @@ def test_timezone_takes_the_rest_of_the_line() -> None:
 
 def test_unknown_words_are_a_usage_error() -> None:
     with pytest.raises(UsageError, match="did not understand"):
-        parse_text(SETTINGS, "colour=blue")
+        parse_text(SETTINGS, "colour blue")
+
+
+@pytest.mark.parametrize(
+    ("command", "text", "close"),
+    [
+        ("habit add", "Swim freq=3/week", "every"),
+        ("habit edit", "Gym frequency=daily", "every"),
+        ("habit add", "Read remnd=21:00", "remind"),
+        ("settings", "colour=blue", None),
+    ],
+)
+def test_an_unknown_option_is_refused_with_the_known_ones(
+    command: str, text: str, close: str | None
+) -> None:
+    # Before, "freq=3/week" became part of the habit's name.
+    with pytest.raises(UsageError) as refused:
+        parse_text(REGISTRY.commands[command], text)
+    message = str(refused.value)
+    assert "There is no option" in message and "Options: " in message
+    assert (f"Did you mean {close}=?" in message) if close else "Did you mean" not in message
+
+
+def test_an_equals_sign_inside_a_name_is_still_a_name() -> None:
+    assert parse_text(ADD, "1+1=2 every=day") == {"name": "1+1=2", "every": "day"}
+    assert parse_text(DONE, "a=b") == {"habit": "a=b"}  # /done has no options to mistype
+
+
+@pytest.mark.parametrize("spaced", ["every = day", "every= day", "every =day", "EVERY = day"])
+def test_spaces_around_the_equals_sign(spaced: str) -> None:
+    assert parse_text(ADD, f"Nap {spaced} remind = 07:30") == {
+        "name": "Nap",
+        "every": "day",
+        "remind": "07:30",
+    }
+
+
+def test_a_free_text_option_runs_to_the_next_option() -> None:
+    new = REGISTRY.commands["challenge new"]
+    assert parse_text(new, "Move Week days=7 habits=Walk;Read 10 pages") == {
+        "title": "Move Week",
+        "days": "7",
+        "habits": "Walk;Read 10 pages",
+    }
+    assert parse_text(new, "Move habits=Walk; Read 10 pages days=7 private") == {
+        "title": "Move",
+        "days": "7",
+        "habits": "Walk; Read 10 pages",
+        "private": "true",
+    }
+    edit = REGISTRY.commands["habit edit"]
+    assert parse_text(edit, "Read rename=📚 Lesen") == {"name": "Read", "rename": "📚 Lesen"}
+    assert parse_text(edit, "Read rename=Lesen jeden Tag every=day") == {
+        "name": "Read",
+        "rename": "Lesen jeden Tag",
+        "every": "day",
+    }
 
 
 def test_an_empty_keyword_value_is_a_usage_error() -> None:
