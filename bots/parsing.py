@@ -66,7 +66,11 @@ def tokens(raw: str) -> list[str]:
 
 def parse_text(command: Command, raw: str) -> dict[str, str]:
     if len(raw) > MAX_INPUT:
-        raise UsageError(f"That is too long ({len(raw)} characters); keep it under {MAX_INPUT}.")
+        # Tokenising is not worth it; state the limit of the field this is most likely for,
+        # so a long name is told the name's limit, not a second number.
+        text = next((a for a in command.args if a.kind == "text" and not a.keyword), None)
+        limit = f"; {text.name} takes at most {text.max_length}" if text else ""
+        raise UsageError(f"That is too long ({len(raw)} characters){limit}.")
     keywords = {a.name: a for a in command.args if a.keyword}
     flags = {a.name for a in command.args if a.kind == "flag"}
     values: dict[str, str] = {}

@@ -17,6 +17,7 @@ from core.challenges import lifecycle
 from core.challenges.calendar import challenge_today
 from core.challenges.leaderboard import Board, leaderboard, progress_grid
 from core.challenges.service import (
+    MAX_TITLE,
     active_in_scope,
     challenge_habits,
     create_challenge,
@@ -182,7 +183,7 @@ async def leave(ctx: Ctx, args: dict[str, Any]) -> Reply:
 @command(
     "challenge new",
     "Create a challenge (admins in groups; anyone privately)",
-    Arg("title", "the challenge's title", "text", required=True, max_length=80),
+    Arg("title", "the challenge's title", "text", required=True, max_length=MAX_TITLE),
     Arg(
         "days", "how many days it runs (1-365)", "int", keyword=True, required=True, min=1, max=365
     ),

@@ -11,6 +11,7 @@ from bots.commands.format import amount_text, badge_notice, habit_line, pct, str
 from bots.commands.registry import Arg, command
 from bots.reply import Action, Button, Reply, bold, code, italic
 from core.errors import InvalidInput
+from core.habits.names import MAX_NAME
 from core.habits.service import (
     add_habit,
     check_in,
@@ -24,7 +25,9 @@ from core.habits.service import (
     undo,
 )
 
-NAME = Arg("name", "the habit's name", "text", required=True, complete="habit")
+NAME = Arg(
+    "name", "the habit's name", "text", required=True, complete="habit", max_length=MAX_NAME
+)
 EVERY = Arg("every", "day, weekdays, weekends, mon,wed,fri or 3/week", "schedule", keyword=True,
             hint="day|weekdays|mon,wed,fri|3/week")
 REMIND = Arg("remind", "reminder times like 07:30,21:00, or off", "times", keyword=True,
@@ -89,7 +92,7 @@ async def habit_list(ctx: Ctx, args: dict[str, Any]) -> Reply:
     "habit edit",
     "Change a habit: name, schedule, reminder, target, unit or kind",
     NAME,
-    Arg("rename", "a new name", "text", keyword=True),
+    Arg("rename", "a new name", "text", keyword=True, max_length=MAX_NAME),
     EVERY,
     REMIND,
     TARGET,

@@ -22,6 +22,7 @@ from bots.parsing import (
     tokens,
 )
 from core.errors import InvalidInput
+from core.habits.names import MAX_NAME
 from core.habits.schedule import DAILY, Schedule
 
 TODAY = date(2026, 3, 2)
@@ -160,6 +161,15 @@ def test_an_empty_keyword_value_is_a_usage_error() -> None:
 def test_too_long_input_is_refused_before_tokenising() -> None:
     with pytest.raises(UsageError, match="too long"):
         parse_text(ADD, "x" * (MAX_INPUT + 1))
+
+
+@pytest.mark.parametrize("length", [1889, 3000])
+def test_a_long_name_is_told_one_limit(length: int) -> None:
+    # Before: 3,000 characters -> "keep it under 2000", 1,889 -> "at most 64".
+    with pytest.raises(UsageError) as refused:
+        convert_all(ADD, parse_text(ADD, "x" * length), TODAY)
+    assert f"at most {MAX_NAME}" in str(refused.value)
+    assert str(MAX_INPUT) not in str(refused.value)
 
 
 def test_convert_all_requires_required_args() -> None:
