@@ -293,9 +293,15 @@ async def challenge_list(ctx: Ctx, args: dict[str, Any]) -> Reply:
 async def challenges(ctx: Ctx, args: dict[str, Any]) -> Reply:
     page = int(args.get("page", 1))
     items, total = await public_challenges(ctx.session, page)
+    pages = (total + 9) // 10
+    if not items and total:
+        return Reply.text(
+            f"There is no page {page}: {total} public challenges fit on {pages}. ",
+            code(f"/challenges {pages}"),
+            error=True,
+        )
     if not items:
         return Reply.text("No public challenges yet. Start one: ", code("/challenge new"))
-    pages = (total + 9) // 10
     reply = Reply.text(bold(f"Public challenges (page {page}/{pages})"))
     for c in items:
         _line(reply, c, ctx.today)

@@ -16,7 +16,8 @@ def pct(value: float | None) -> str:
 def streak_text(s: Streak, kind: str = "build") -> str:
     unit = s.unit if s.current == 1 else f"{s.unit}s"
     label = "clean " if kind == "quit" and s.unit == "day" else ""
-    return f"{s.current} {label}{unit}"
+    week = f" ({s.this_week}/{s.times} this week)" if s.unit == "week" and s.times else ""
+    return f"{s.current} {label}{unit}{week}"
 
 
 def amount_text(value: float) -> str:

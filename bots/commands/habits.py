@@ -148,11 +148,10 @@ async def done(ctx: Ctx, args: dict[str, Any]) -> Reply:
 
 
 async def _pending(ctx: Ctx) -> Reply:
-    items = [
-        i
-        for i in await today_items(ctx.session, ctx.user.id, ctx.today)
-        if i.scheduled and not i.done
-    ]
+    every = await today_items(ctx.session, ctx.user.id, ctx.today)
+    if not every:
+        return Reply.text("No habits yet. Add one: ", code("/habit add Read every=day"))
+    items = [i for i in every if i.scheduled and not i.done]
     if not items:
         return Reply.text("Nothing pending today 🎉. ", code("/today"), " shows your list.")
     reply = Reply.text("Which habit did you do?")

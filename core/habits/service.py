@@ -87,8 +87,8 @@ async def add_habit(
 ) -> Habit:
     name = clean_name(name)
     existing = await list_habits(session, user.id)
-    if any(h.name_key == name_key(name) for h in existing):
-        raise Conflict(f"You already have a habit called {name!r}.")
+    if same := next((h for h in existing if h.name_key == name_key(name)), None):
+        raise Conflict(f"You already have a habit called {same.name!r}.")  # as it is stored
     if len(existing) >= MAX_HABITS and not challenge_linked:
         raise InvalidInput(f"You have {MAX_HABITS} habits already; remove one first.")
     _check_target(target, unit)
@@ -131,8 +131,9 @@ async def edit_habit(
     if "name" in changes:
         new = clean_name(changes["name"])
         others = await list_habits(session, user.id)
-        if any(h.name_key == name_key(new) and h.id != habit.id for h in others):
-            raise Conflict(f"You already have a habit called {new!r}.")
+        same = next((h for h in others if h.name_key == name_key(new) and h.id != habit.id), None)
+        if same is not None:
+            raise Conflict(f"You already have a habit called {same.name!r}.")
         habit.name, habit.name_key = new, name_key(new)
     if "every" in changes:
         habit.schedule = changes["every"].text()
