@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, TypeVar
 
 from bots.commands import Deps
-from bots.console.repl import Console
+from bots.console.repl import CLOCK_FILE, Console, restore_clock
 from bots.notify import Notifier
 from core.clock import FakeClock, SystemClock
 from core.storage.db import Database
@@ -56,9 +56,16 @@ async def db_command(settings: Settings, command: str, message: str) -> None:
 async def console(settings: Settings) -> None:
     logging.getLogger().setLevel(max(logging.WARNING, logging.getLogger().level))
     db = await open_database(settings)
-    clock = FakeClock(SystemClock().now())
+    clock_file = settings.data_dir / CLOCK_FILE
+    clock = FakeClock(restore_clock(clock_file, SystemClock().now()))
     deps = Deps(db, clock)
-    repl = Console(deps, clock, color=sys.stdout.isatty(), image_dir=settings.data_dir / "images")
+    repl = Console(
+        deps,
+        clock,
+        color=sys.stdout.isatty(),
+        image_dir=settings.data_dir / "images",
+        clock_file=clock_file,
+    )
     from scheduler.console import ConsoleScheduler
 
     # :time runs the ticks for the time passed; queued messages print as "[to <name>]".
