@@ -65,6 +65,32 @@ def quiet_until(user: User, now: datetime) -> datetime | None:
     return max(ends, now)
 
 
+@dataclass(frozen=True)
+class QuietClash:
+    """A reminder time inside the user's quiet hours, and what the tick will do with it."""
+
+    time: str  # HH:MM
+    held_until: str  # HH:MM, when quiet hours end
+    skipped: bool  # held longer than STALE, so it is never sent
+
+
+def quiet_clashes(user: User, remind_at: str | None) -> list[QuietClash]:
+    """The reminder times `enqueue_due_reminders` will hold or skip for quiet hours."""
+    if user.quiet_start is None or user.quiet_end is None:
+        return []
+    clashes = []
+    for t in parse_times(remind_at):
+        minute = t.hour * 60 + t.minute
+        if not in_quiet_hours(user, datetime.combine(date.min, t)):
+            continue
+        wait = (user.quiet_end - minute) % (24 * 60)
+        end = time(user.quiet_end // 60, user.quiet_end % 60)
+        clashes.append(
+            QuietClash(t.strftime("%H:%M"), end.strftime("%H:%M"), timedelta(minutes=wait) > STALE)
+        )
+    return clashes
+
+
 def next_nudge_at(tz: str, after: datetime) -> datetime:
     """The first local NUDGE_AT strictly after `after` (20:00 exists on every DST day)."""
     zone = ZoneInfo(tz)
@@ -167,7 +193,7 @@ async def enqueue_due_reminders(
     done = await _done_on(session, [(h, d) for h, _, d, _, _ in pending])
     addresses = await private_addresses(session, (u.id for _, u, _, _, _ in pending))
     outbox = []
-    for habit, user, day, slot, _due in pending:
+    for habit, user, day, slot, due in pending:
         if (habit.id, day) in done:
             result.skip("done")
             continue
@@ -186,6 +212,9 @@ async def enqueue_due_reminders(
             "kind": habit.kind,
         }
         at = quiet_until(user, now) or now
+        if at - due > STALE:  # held by quiet hours past the hour: as late as after downtime
+            result.skip("quiet")
+            continue
         key = f"reminder:{habit.id}:{day.isoformat()}:{slot}"
         outbox.append(_outbox_row(account, "reminder", key, data, now, at))
     queued = await _insert_outbox(session, outbox)

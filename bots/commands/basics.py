@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from bots.commands.context import Ctx
+from bots.commands.format import quiet_notice
 from bots.commands.registry import REGISTRY, Arg, command
 from bots.parsing import UsageError
 from bots.reply import Reply, bold, code, italic
@@ -136,4 +137,7 @@ async def settings(ctx: Ctx, args: dict[str, Any]) -> Reply:
     reply.bullet("quiet: ", bold(quiet_text(user)))
     if not args:
         reply.add("Change with ", code("/settings key=value"), ", e.g. ", code("quiet=22:00-07:00"))
+    if "quiet" in args:
+        for habit in await list_habits(ctx.session, user.id):
+            reply.extend(quiet_notice(user, habit))
     return reply

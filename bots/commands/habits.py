@@ -7,7 +7,14 @@ from typing import Any
 
 from bots.charts import heatmap_png, heatmap_text
 from bots.commands.context import Ctx
-from bots.commands.format import amount_text, badge_notice, habit_line, pct, streak_text
+from bots.commands.format import (
+    amount_text,
+    badge_notice,
+    habit_line,
+    pct,
+    quiet_notice,
+    streak_text,
+)
 from bots.commands.registry import Arg, command
 from bots.reply import Action, Button, Reply, bold, code, italic
 from core.errors import InvalidInput
@@ -72,6 +79,7 @@ async def habit_add(ctx: Ctx, args: dict[str, Any]) -> Reply:
     reply = Reply.text("Added ", bold(habit.name), f": {habit_line(habit)}.")
     if habit.remind_at and ctx.user.timezone == "UTC":
         reply.add("Reminders use UTC until you set ", code("/timezone"), ".")
+    reply.extend(quiet_notice(ctx.user, habit))
     return reply.add("Check in with ", code(f"/done {habit.name}"), ".").button_row(
         done_button(habit.id, "Done today")
     )
@@ -108,7 +116,8 @@ async def habit_edit(ctx: Ctx, args: dict[str, Any]) -> Reply:
     if not changes:
         raise InvalidInput("Say what to change, e.g. /habit edit Read every=weekdays.")
     await edit_habit(ctx.session, ctx.user, habit, changes, ctx.now)
-    return Reply.text("Updated ", bold(habit.name), f": {habit_line(habit)}.")
+    reply = Reply.text("Updated ", bold(habit.name), f": {habit_line(habit)}.")
+    return reply.extend(quiet_notice(ctx.user, habit))
 
 
 @command("habit remove", "Remove a habit and its history", NAME)

@@ -204,12 +204,29 @@ async def test_quiet_hours_hold_messages_until_they_end(deps: Deps, clock: FakeC
     term = Term(deps, clock)
     await term("/timezone Europe/Berlin", "/settings quiet=22:00-07:00",
                "/habit add Floss remind=23:00", "/habit add Read remind=06:00")
-    found = deliveries(await term(":time 2026-03-03T12:00"))
-    # 23:00 and 06:00 Berlin both fall in quiet hours: they arrive at 07:00 (06:00 UTC).
+    found = deliveries(await term(":time 2026-03-04T12:00"))
+    # 06:00 Berlin falls in quiet hours and arrives at 07:00 (06:00 UTC), an hour late. 23:00
+    # would arrive eight hours late, so it is skipped like any reminder over an hour late;
+    # before, yesterday's 23:00 came each morning.
     assert sorted((d.at, d.text.splitlines()[0]) for d in found) == [
-        (utc("2026-03-03T06:00"), "⏰ Time for Floss (23:00)."),
         (utc("2026-03-03T06:00"), "⏰ Time for Read (06:00)."),
+        (utc("2026-03-04T06:00"), "⏰ Time for Read (06:00)."),
     ]
+
+
+async def test_a_reminder_time_in_quiet_hours_is_warned_about(
+    deps: Deps, clock: FakeClock
+) -> None:
+    term = Term(deps, clock)
+    await term("/settings quiet=22:00-07:00")
+    added = await term("/habit add Stretch remind=06:30,23:00")
+    assert "Stretch at 23:00 is in your quiet hours: it would wait until 07:00" in added
+    assert "Stretch at 06:30 is in your quiet hours: it arrives at 07:00." in added
+    assert "quiet hours" not in await term("/habit edit Stretch remind=12:00")
+    assert "Stretch at 23:00" in await term("/habit edit Stretch remind=23:00")
+    # Setting quiet hours over existing reminders tells which ones they catch.
+    assert "Stretch at 23:00 is in your quiet hours" in await term("/settings quiet=21:00-08:00")
+    assert "quiet hours:" not in await term("/settings quiet=off")
 
 
 async def test_a_held_reminder_done_meanwhile_is_not_sent(deps: Deps, clock: FakeClock) -> None:
