@@ -27,7 +27,7 @@ from core.habits.schedule import DAILY, Schedule, parse_schedule
 from core.habits.streaks import Streak, completion_rate, streak
 from core.habits.strength import strength
 from core.rewards.ledger import COINS_PER_CHECKIN, COINS_TARGET_BONUS, pay, reverse
-from core.rewards.service import award_streak_badges
+from core.rewards.service import award_streak_badges, claimed_on
 from core.storage.db import insert_ignore, insert_ignore_into, params, prepared
 from core.storage.models import CheckIn, FrozenDay, Habit, User
 
@@ -308,6 +308,8 @@ def _history_query(_dialect: str) -> CompoundSelect[Any]:
 
 
 async def undo(session: AsyncSession, user: User, habit: Habit, day: date, now: datetime) -> bool:
+    """Remove a check-in and its coins. The day's last check-in stays when gems were claimed
+    that day: /claim needs a check-in, and undo keeps that true (no check in, claim, undo)."""
     checkin_id = await session.scalar(
         delete(CheckIn)
         .where(CheckIn.habit_id == habit.id, CheckIn.local_date == day)
@@ -315,6 +317,18 @@ async def undo(session: AsyncSession, user: User, habit: Habit, day: date, now: 
     )
     if checkin_id is None:
         return False
+    others = await session.scalar(
+        select(func.count())
+        .select_from(CheckIn)
+        .join(Habit, Habit.id == CheckIn.habit_id)
+        .where(Habit.user_id == user.id, CheckIn.local_date == day)
+    )
+    if not others and await claimed_on(session, user, day):
+        # Raised inside the unit of work, so the delete above rolls back.
+        raise Conflict(
+            f"You claimed gems on {day:%a %d %b} and this is that day's only check-in, "
+            "so it stays: /claim needs a check-in on the day."
+        )
     await reverse(session, user.id, [f"checkin:{checkin_id}", f"target:{checkin_id}"], now)
     return True
 
