@@ -544,7 +544,7 @@ PRIVATE_SESSION = [
     "/help",
     "/help done",
     "/timezone Europe/Berlin",
-    "/settings profile=private quiet=22:00-07:00",
+    "/settings nudges=off quiet=22:00-07:00",
     "/habit add Read every=day target=20 unit=pages",
     "/habit add Smoking kind=quit",
     "/habit list",
