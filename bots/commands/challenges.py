@@ -76,7 +76,7 @@ async def group_show(ctx: Ctx, args: dict[str, Any]) -> Reply:
     challenges = await group_challenges(ctx.session, group.id)
     reply = Reply.text(bold(group.title))
     more = f" and {count - len(names)} more" if count > len(names) else ""
-    reply.add(f"👥 {count} members: {', '.join(names)}{more}")
+    reply.add(f"👥 {_members(count)}: {', '.join(names)}{more}")
     where = (
         "this chat"
         if group.announce_chat in (group.external_id, ctx.inv.chat.channel)
@@ -130,7 +130,7 @@ async def group_settings(ctx: Ctx, args: dict[str, Any]) -> Reply:
         digest=digest,
         timezone=args.get("timezone"),
     )
-    return (await group_show(ctx, {})).extend(Reply.text("Saved."))
+    return Reply.text("✅ Saved.").extend(await group_show(ctx, {}))
 
 
 def _require_group(ctx: Ctx) -> Any:
@@ -428,7 +428,8 @@ def _start_notice(data: dict[str, Any]) -> Reply:
     return Reply.text(
         "🏁 ",
         bold(data["title"]),
-        f" starts today: {data['days']} days, until {data['end_date']}. Join with ",
+        f" starts today: {data['days']} day{'' if data['days'] == 1 else 's'}, until "
+        f"{date.fromisoformat(data['end_date']):%d %b %Y}. Join with ",
         code(f"/join {data['challenge_id']}"),
     )
 
@@ -445,6 +446,10 @@ def _final_notice(data: dict[str, Any]) -> Reply:
     if not finishers:
         return reply.add("Nobody reached 80% of their tasks this time. Next one!")
     return reply.add(f"{_people(finishers)} finished (80%+ of their tasks). Well done!")
+
+
+def _members(n: int) -> str:
+    return "1 member" if n == 1 else f"{n} members"
 
 
 def _people(n: int) -> str:

@@ -149,7 +149,8 @@ async def done(ctx: Ctx, args: dict[str, Any]) -> Reply:
             "✅ ", bold(habit.name), f": {of}", " — target met!" if result.target_met else "."
         )
     else:
-        head = Reply.text("✅ ", bold(habit.name), " done for today.")
+        done_text = " clean today." if habit.kind == "quit" else " done for today."
+        head = Reply.text("✅ ", bold(habit.name), done_text)
     head.add(f"🔥 Streak: {streak}")
     if result.coins:
         head.add(f"🪙 +{result.coins} coins")

@@ -80,7 +80,9 @@ class Console:
         if line.isascii() and line.isdigit() and self.buttons:  # "²" is a digit, not a number
             index = int(line) - 1
             if not 0 <= index < len(self.buttons):
-                self.write(f"No button {line}; pick 1-{len(self.buttons)}.")
+                count = len(self.buttons)
+                pick = "there is only 1" if count == 1 else f"pick 1-{count}"
+                self.write(f"No button {line}; {pick}.")
                 return True
             action = self.buttons[index].action
             line = f"/{action.command} {action.args}".strip()

@@ -51,7 +51,7 @@ async def test_typing_a_button_number_presses_it(deps: Deps, clock: FakeClock) -
 async def test_a_bad_button_number(deps: Deps, clock: FakeClock) -> None:
     console, out = make(deps, clock)
     await lines(console, out, "/habit add Read", "/done")
-    assert "No button 5; pick 1-1." in await lines(console, out, "5")
+    assert "No button 5; there is only 1." in await lines(console, out, "5")
     assert "No button 0" in await lines(console, out, "0")
     # A non-ASCII digit is just text, not a button number.
     assert "Commands start with /" in await lines(console, out, "²")

@@ -136,6 +136,19 @@ async def test_a_duplicate_name_is_quoted_as_stored(say: Say) -> None:
         assert refused.error and "already have a habit called 'Read'" in refused.plain()
 
 
+async def test_unclear_replies_read_right(say: Say) -> None:
+    await ok(say, "/habit add Smoking kind=quit")
+    assert "✅ Smoking clean today." in await ok(say, "/done Smoking")  # not "done" for a quit
+    for i in range(11):
+        await ok(say, f"/habit add H{i:02d}")
+    missing = (await say("/done Nothing")).plain()
+    assert missing.endswith(", … (12 in all).")  # a cut list says it is cut
+    group = await ok(say, "/group", group="gym")
+    assert "👥 1 member:" in group
+    saved = await ok(say, "/group settings digest=20:00", group="gym", admin=True)
+    assert saved.startswith("✅ Saved.")  # said first, not after the summary
+
+
 async def test_bare_top_without_default_explains_its_subcommands(say: Say) -> None:
     reply = await say("/freeze")
     assert reply.error

@@ -122,7 +122,7 @@ async def test_two_days_three_time_zones_every_kind_once(deps: Deps, clock: Fake
         # The group (Berlin): digest at 21:00; the one-day challenge starts at local midnight
         # (its last day at once) and ends at the next local midnight.
         (utc("2026-03-28T20:00"), "gym", "🗞 gym today"),
-        (utc("2026-03-28T23:00"), "gym", "🏁 Spring starts today: 1 days, until 2026-03-29. "
+        (utc("2026-03-28T23:00"), "gym", "🏁 Spring starts today: 1 day, until 29 Mar 2026. "
          "Join with /join 1"),
         (utc("2026-03-28T23:00"), "gym", "⏳ Last day of Spring! Check in today to count."),
         (utc("2026-03-29T19:00"), "gym", "🗞 gym today"),
