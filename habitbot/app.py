@@ -35,9 +35,10 @@ def run_loop(main: Coroutine[Any, Any, T]) -> T:
 
 
 async def open_database(settings: Settings) -> Database:
-    logging.getLogger("alembic").setLevel(logging.WARNING)
     db = Database(settings.db_url())
     await upgrade(db.engine)
+    url = db.engine.url  # the backend and database name only: never the password
+    log.info("Database: %s %s, schema up to date.", url.get_backend_name(), url.database)
     return db
 
 
@@ -118,6 +119,13 @@ async def run(settings: Settings) -> None:
         )
         notifiers[discord_bot.notifier.platform] = discord_bot.notifier
         services["discord"] = serve(discord_bot, settings.discord_bot_token.get_secret_value())
+    platforms = [
+        f"telegram ({'webhook' if settings.webhook_url else 'long polling'})"
+        if p == "telegram"
+        else p
+        for p in services
+    ]
+    log.info("Platforms: %s.", ", ".join(platforms))
     from scheduler.runner import serve as serve_scheduler
 
     # Ticks (reminders, nudges, challenges, digests) and one outbox dispatcher per platform.
