@@ -174,7 +174,13 @@ async def join(ctx: Ctx, args: dict[str, Any]) -> Reply:
     )
 
 
-@command("leave", "Leave a challenge (your habits stay)", CHALLENGE_REQUIRED, group=True)
+@command(
+    "leave",
+    "Leave a challenge (your habits stay)",
+    CHALLENGE_REQUIRED,
+    examples=("/leave 12",),
+    group=True,
+)
 async def leave(ctx: Ctx, args: dict[str, Any]) -> Reply:
     challenge = await leave_challenge(ctx.session, ctx.user, args["challenge"])
     return Reply.text("You left ", bold(challenge.title), ". Its habits stay in /habits.")
@@ -310,7 +316,13 @@ async def challenges(ctx: Ctx, args: dict[str, Any]) -> Reply:
     return reply.add("Join with ", code("/join <id>"))
 
 
-@command("challenge info", "A challenge's details", CHALLENGE_REQUIRED, group=True)
+@command(
+    "challenge info",
+    "A challenge's details",
+    CHALLENGE_REQUIRED,
+    examples=("/challenge info 12",),
+    group=True,
+)
 async def challenge_info(ctx: Ctx, args: dict[str, Any]) -> Reply:
     c = await get_visible(ctx.session, args["challenge"], ctx.user, ctx.group, ctx.inv.is_admin)
     habits = await challenge_habits(ctx.session, c.id)
@@ -325,6 +337,7 @@ async def challenge_info(ctx: Ctx, args: dict[str, Any]) -> Reply:
     "challenge invite",
     "Show a private challenge's invite code (owner and admins)",
     CHALLENGE_REQUIRED,
+    examples=("/challenge invite 12",),
     group=True,
 )
 async def challenge_invite(ctx: Ctx, args: dict[str, Any]) -> Reply:
@@ -339,6 +352,7 @@ async def challenge_invite(ctx: Ctx, args: dict[str, Any]) -> Reply:
     "challenge end",
     "End a challenge now (owner and group admins)",
     CHALLENGE_REQUIRED,
+    examples=("/challenge end 12",),
     admin=True,
     group=True,
 )

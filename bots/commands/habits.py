@@ -120,7 +120,9 @@ async def habit_edit(ctx: Ctx, args: dict[str, Any]) -> Reply:
     return reply.extend(quiet_notice(ctx.user, habit))
 
 
-@command("habit remove", "Remove a habit and its history", NAME)
+@command(
+    "habit remove", "Remove a habit and its history", NAME, examples=("/habit remove Read",)
+)
 async def habit_remove(ctx: Ctx, args: dict[str, Any]) -> Reply:
     habit = await find_habit(ctx.session, ctx.user.id, args["name"])
     await remove_habit(ctx.session, habit)
@@ -175,6 +177,7 @@ async def _pending(ctx: Ctx) -> Reply:
     "Undo a check-in from today or yesterday",
     Arg("habit", "which habit", "text", required=True, complete="habit"),
     Arg("yesterday", "undo yesterday's check-in instead of today's", "flag"),
+    examples=("/undo Read", "/undo Read yesterday"),
 )
 async def undo_(ctx: Ctx, args: dict[str, Any]) -> Reply:
     habit = await find_habit(ctx.session, ctx.user.id, args["habit"])

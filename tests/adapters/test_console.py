@@ -11,6 +11,7 @@ import pytest
 from bots.commands import Deps
 from bots.console.repl import CLOCK_FILE, HELP, Console, restore_clock
 from core.clock import FakeClock
+from tests.sweep import SETUP, examples, problems
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
@@ -245,3 +246,14 @@ async def test_script_ends_at_end_of_input(deps: Deps, clock: FakeClock) -> None
     console, out = make(deps, clock)
     await console.run(io.StringIO("/start"))  # no trailing newline, no :quit
     assert "me@private> /start" in out.getvalue() and "Hi Me" in out.getvalue()
+
+
+@pytest.mark.parametrize("where", [[], [":group gym admin"]])
+async def test_every_registry_example_works_as_typed(
+    deps: Deps, clock: FakeClock, where: list[str]
+) -> None:
+    console, out = make(deps, clock)
+    await lines(console, out, *where, *SETUP)
+    for example in examples():
+        answer = await lines(console, out, example)
+        assert answer.strip() and not problems(answer), (example, answer)

@@ -28,6 +28,7 @@ from core.storage.models import Account, ActionToken, Group, Membership
 from core.users.accounts import private_addresses
 from habitbot.redact import RedactSecret
 from tests.emulators.telegram_api import TelegramEmulator, parse_html
+from tests.sweep import SETUP, examples, problems
 
 JsonDict = dict[str, Any]
 BOT = "habit_test_bot"
@@ -660,3 +661,14 @@ async def test_every_command_answers_in_a_group(h: Harness, emu: TelegramEmulato
     assert "private chat" in answers["ann /wallet"]
     assert "admins" in answers["ann /challenge end 1"]
     assert "Move Week" in answers["boss /challenge end 1"]
+
+
+async def test_every_registry_example_works_as_typed(h: Harness, emu: TelegramEmulator) -> None:
+    ann, boss = emu.user(9201, "Ann"), emu.user(9202, "Boss")
+    emu.add_chat(GROUP)
+    emu.set_member_status(GROUP["id"], 9202, "creator")
+    for who, chat in ((ann, None), (boss, GROUP)):
+        for text in (*SETUP, *examples()):
+            sent = await h.say(who, text, chat)
+            answer = _answer(sent)
+            assert answer.strip() and not problems(answer), (text, answer)
