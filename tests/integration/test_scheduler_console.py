@@ -109,15 +109,18 @@ async def test_two_days_three_time_zones_every_kind_once(deps: Deps, clock: Fake
         (utc("2026-03-29T19:00"), "ann", "⏰ Time for Read (21:00)."),
         # ann's 20:00 nudges: checked in Saturday (claim waiting), streak to keep Sunday.
         (utc("2026-03-28T19:00"), "ann", "💎 You checked in today: /claim your gems before "
-         "midnight to keep your streak of 1 and the 7-day cycle going."),
-        (utc("2026-03-29T18:00"), "ann", "🔥 Keep your streak of 1 alive: check in today, "
+         "midnight to keep your streak of 1 on Stretch and the 7-day cycle going."),
+        # The nudge names whose streak it is (before: "your streak of 1", no habit).
+        (utc("2026-03-29T18:00"), "ann", "🔥 Keep your streak of 1 on Stretch alive: check in "
+         "today, "
          "then /claim your gems."),
         # bob (New York, EDT -4): his /done at 20:00 Friday local counted for Friday.
         (utc("2026-03-28T10:45"), "bob", "⏰ Time for Run (06:45)."),
         (utc("2026-03-29T10:45"), "bob", "⏰ Time for Run (06:45)."),
         # cho (Kolkata +5:30): 22:15 local; Saturday done; claimed Saturday, nudged Sunday.
         (utc("2026-03-29T16:45"), "cho", "⏰ Time for Yoga (22:15)."),
-        (utc("2026-03-29T14:30"), "cho", "🔥 Keep your streak of 1 alive: check in today, "
+        (utc("2026-03-29T14:30"), "cho", "🔥 Keep your streak of 1 on Yoga alive: check in "
+         "today, "
          "then /claim your gems."),
         # The group (Berlin): digest at 21:00; the one-day challenge starts at local midnight
         # (its last day at once) and ends at the next local midnight.
