@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import io
+import re
 import unicodedata
 from collections.abc import Mapping, Sequence
 from datetime import date, timedelta
 
+import fontpkg
 from PIL import Image, ImageDraw, ImageFont
 
 _BG = (255, 255, 255)
@@ -21,8 +24,21 @@ MAX_BARS = 10  # more rows would not be readable in a chat image
 Font = ImageFont.ImageFont | ImageFont.FreeTypeFont
 
 
+_FONT_SIZE = 12
+# A private-use character no text font maps: what it renders is the font's "missing" box.
+_UNMAPPED = "\U000f0000"
+# Emoji presentation selectors and joiners: only meaningful next to an emoji, which is dropped.
+_JOINERS = re.compile("[\u200d\ufe00-\ufe0f]")
+
+
+@functools.cache
 def _font() -> Font:
-    return ImageFont.load_default()
+    """Noto Sans (Latin, Greek, Cyrillic), shipped by the fontpkg-noto-sans package; Pillow's
+    built-in font if that cannot load."""
+    try:
+        return ImageFont.truetype(str(fontpkg.path("Noto Sans")), _FONT_SIZE)
+    except (fontpkg.FontpkgError, OSError):
+        return ImageFont.load_default()
 
 
 def _clean(text: str, limit: int) -> str:
@@ -32,13 +48,22 @@ def _clean(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _drawable(text: str, font: Font) -> str:
-    # The bitmap fallback font only encodes Latin-1; degrade instead of crashing.
+@functools.lru_cache(maxsize=4096)
+def _covered(font: Font, char: str) -> bool:
+    """Whether the font has a glyph for `char`, rather than drawing its missing box."""
     try:
-        font.getbbox(text)
-        return text
-    except (UnicodeError, ValueError):
-        return text.encode("latin-1", "replace").decode("latin-1")
+        mask = font.getmask(char)
+    except (UnicodeError, ValueError):  # the bitmap fallback only encodes Latin-1
+        return False
+    missing = font.getmask(_UNMAPPED) if isinstance(font, ImageFont.FreeTypeFont) else None
+    return missing is None or (mask.size, bytes(mask)) != (missing.size, bytes(missing))
+
+
+def _drawable(text: str, font: Font) -> str:
+    """The text without what the font cannot draw (emoji, scripts it lacks): never a box."""
+    text = _JOINERS.sub("", text)
+    kept = "".join(c for c in text if c.isspace() or _covered(font, c))
+    return " ".join(kept.split())
 
 
 def _fit(text: str, font: Font, width: int) -> str:

@@ -57,7 +57,9 @@ def _reminder(data: dict[str, Any]) -> Reply:
 
 @renders("nudge")
 def _nudge(data: dict[str, Any]) -> Reply:
-    streak = bold(f"streak of {data['streak']}")
+    # Older rows (queued before the habit was named) read as before.
+    on = f" on {data['habit']}" if data.get("habit") else ""
+    streak = bold(f"streak of {data['streak']}{on}")
     if data.get("checked_in"):
         return Reply.text(
             "💎 You checked in today: ", code("/claim"), " your gems before midnight to keep your ",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import math
 import re
 import shlex
@@ -18,6 +19,25 @@ MAX_INPUT = 2000
 _TIME = re.compile(r"^([01]?\d|2[0-3])[:.h]([0-5]\d)$")
 _WORD = re.compile(r"[^ \t\r\n]+")  # shlex's whitespace, not str.split()'s
 _NUMBER = re.compile(r"[-+]?(\d+([.,]\d*)?|[.,]\d+)([eE][-+]?\d+)?")
+_KEY = re.compile(r"[A-Za-z][A-Za-z_-]{0,19}")  # what reads as an option name, not a word
+# Words people type for an option before they learn its name.
+_SYNONYMS: dict[str, tuple[str, ...]] = {
+    "freq": ("every",),
+    "frequency": ("every",),
+    "schedule": ("every",),
+    "repeat": ("every",),
+    "reminder": ("remind",),
+    "reminders": ("remind",),
+    "time": ("remind",),
+    "goal": ("target",),
+    "amount": ("target",),
+    "name": ("rename",),
+    "title": ("rename",),
+    "type": ("kind",),
+    "duration": ("days",),
+    "habit": ("habits",),
+    "tasks": ("habits",),
+}
 
 
 class UsageError(InvalidInput):
@@ -46,19 +66,30 @@ def tokens(raw: str) -> list[str]:
 
 def parse_text(command: Command, raw: str) -> dict[str, str]:
     if len(raw) > MAX_INPUT:
-        raise UsageError(f"That is too long ({len(raw)} characters); keep it under {MAX_INPUT}.")
+        # Tokenising is not worth it; state the limit of the field this is most likely for,
+        # so a long name is told the name's limit, not a second number.
+        text = next((a for a in command.args if a.kind == "text" and not a.keyword), None)
+        limit = f"; {text.name} takes at most {text.max_length}" if text else ""
+        raise UsageError(f"That is too long ({len(raw)} characters){limit}.")
     keywords = {a.name: a for a in command.args if a.keyword}
     flags = {a.name for a in command.args if a.kind == "flag"}
     values: dict[str, str] = {}
     positional: list[str] = []
-    for token in tokens(raw):
+    open_text: str | None = None  # a free-text option ("habits=Walk;Read 10 pages") runs on
+    for token in _join_spaced(tokens(raw), keywords):
         key, eq, value = token.partition("=")
         if eq and key.lower() in keywords:
             if not value.strip():  # "unit=" would otherwise be silently ignored
                 raise UsageError(f"{key.lower()}= needs a value.")
             values[key.lower()] = value
+            open_text = key.lower() if keywords[key.lower()].kind == "text" else None
         elif token.lower() in flags:
             values[token.lower()] = "true"
+            open_text = None
+        elif eq and keywords and _KEY.fullmatch(key):
+            raise UsageError(_unknown_key(key, keywords))
+        elif open_text is not None:
+            values[open_text] += " " + token
         else:
             positional.append(token)
     slots = [a for a in command.args if not a.keyword and a.kind != "flag"]
@@ -78,6 +109,40 @@ def parse_text(command: Command, raw: str) -> dict[str, str]:
     elif positional:
         raise UsageError(f"I did not understand {' '.join(positional)[:40]!r}.")
     return values
+
+
+def _join_spaced(words: list[str], keywords: dict[str, Arg]) -> list[str]:
+    """'every = day', 'every= day' and 'every =day' -> 'every=day', for known keys only."""
+    out: list[str] = []
+    i = 0
+    while i < len(words):
+        word = words[i]
+        nxt = words[i + 1] if i + 1 < len(words) else None
+        if word.lower() in keywords and nxt is not None and nxt.startswith("="):
+            if nxt == "=" and i + 2 < len(words):
+                out.append(f"{word}={words[i + 2]}")
+                i += 3
+                continue
+            if nxt != "=":
+                out.append(word + nxt)
+                i += 2
+                continue
+        if word.endswith("=") and word[:-1].lower() in keywords and nxt is not None:
+            out.append(word + nxt)
+            i += 2
+            continue
+        out.append(word)
+        i += 1
+    return out
+
+
+def _unknown_key(key: str, keywords: dict[str, Arg]) -> str:
+    known = ", ".join(f"{k}=" for k in keywords)
+    close = difflib.get_close_matches(key.lower(), list(keywords), n=1, cutoff=0.5)
+    if not close:  # "frequency" for "every": a few common words people try first
+        close = [k for k in _SYNONYMS.get(key.lower(), ()) if k in keywords][:1]
+    hint = f" Did you mean {close[0]}=?" if close else ""
+    return f"There is no option {key[:20]}=.{hint} Options: {known}."
 
 
 def _fits(arg: Arg, token: str) -> bool:

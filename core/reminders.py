@@ -65,6 +65,32 @@ def quiet_until(user: User, now: datetime) -> datetime | None:
     return max(ends, now)
 
 
+@dataclass(frozen=True)
+class QuietClash:
+    """A reminder time inside the user's quiet hours, and what the tick will do with it."""
+
+    time: str  # HH:MM
+    held_until: str  # HH:MM, when quiet hours end
+    skipped: bool  # held longer than STALE, so it is never sent
+
+
+def quiet_clashes(user: User, remind_at: str | None) -> list[QuietClash]:
+    """The reminder times `enqueue_due_reminders` will hold or skip for quiet hours."""
+    if user.quiet_start is None or user.quiet_end is None:
+        return []
+    clashes = []
+    for t in parse_times(remind_at):
+        minute = t.hour * 60 + t.minute
+        if not in_quiet_hours(user, datetime.combine(date.min, t)):
+            continue
+        wait = (user.quiet_end - minute) % (24 * 60)
+        end = time(user.quiet_end // 60, user.quiet_end % 60)
+        clashes.append(
+            QuietClash(t.strftime("%H:%M"), end.strftime("%H:%M"), timedelta(minutes=wait) > STALE)
+        )
+    return clashes
+
+
 def next_nudge_at(tz: str, after: datetime) -> datetime:
     """The first local NUDGE_AT strictly after `after` (20:00 exists on every DST day)."""
     zone = ZoneInfo(tz)
@@ -167,7 +193,7 @@ async def enqueue_due_reminders(
     done = await _done_on(session, [(h, d) for h, _, d, _, _ in pending])
     addresses = await private_addresses(session, (u.id for _, u, _, _, _ in pending))
     outbox = []
-    for habit, user, day, slot, _due in pending:
+    for habit, user, day, slot, due in pending:
         if (habit.id, day) in done:
             result.skip("done")
             continue
@@ -186,6 +212,9 @@ async def enqueue_due_reminders(
             "kind": habit.kind,
         }
         at = quiet_until(user, now) or now
+        if at - due > STALE:  # held by quiet hours past the hour: as late as after downtime
+            result.skip("quiet")
+            continue
         key = f"reminder:{habit.id}:{day.isoformat()}:{slot}"
         outbox.append(_outbox_row(account, "reminder", key, data, now, at))
     queued = await _insert_outbox(session, outbox)
@@ -272,7 +301,7 @@ async def enqueue_due_nudges(
     addresses = await private_addresses(session, (u.id for u, _, _ in candidates))
     outbox = []
     for user, day, _due in candidates:
-        best, checked_in = streaks.get(user.id, (0, False))
+        best, checked_in, habit = streaks.get(user.id, (0, False, ""))
         if best < 1:
             result.skip("no streak")
             continue
@@ -288,6 +317,7 @@ async def enqueue_due_nudges(
             "user_id": user.id,
             "date": day.isoformat(),
             "streak": best,
+            "habit": habit,  # whose streak it is: the longest one
             "checked_in": checked_in,
         }
         outbox.append(_outbox_row(account, "nudge", f"nudge:{user.id}:{day}", data, now, at))
@@ -297,18 +327,26 @@ async def enqueue_due_nudges(
 
 async def _running_streaks(
     session: AsyncSession, users: list[tuple[User, date]]
-) -> dict[int, tuple[int, bool]]:
-    """Per user: the longest current streak over their habits and whether they checked in today."""
+) -> dict[int, tuple[int, bool, str]]:
+    """Per user: the longest current streak over their habits, whether they checked in today,
+    and the habit whose streak that is."""
     today = {u.id: d for u, d in users}
     since = min(today.values()) - _STREAK_LOOKBACK
-    habits: dict[int, tuple[int, str, date, set[date]]] = {}
+    habits: dict[int, tuple[int, str, date, set[date], str]] = {}
     rows = await session.execute(
-        select(Habit.id, Habit.user_id, Habit.schedule, Habit.start_date, CheckIn.local_date)
+        select(
+            Habit.id,
+            Habit.user_id,
+            Habit.schedule,
+            Habit.start_date,
+            CheckIn.local_date,
+            Habit.name,
+        )
         .outerjoin(CheckIn, (CheckIn.habit_id == Habit.id) & (CheckIn.local_date >= since))
         .where(Habit.user_id.in_(today))
     )
-    for habit_id, user_id, schedule, start, day in rows:
-        entry = habits.setdefault(habit_id, (user_id, schedule, start, set()))
+    for habit_id, user_id, schedule, start, day, name in rows:
+        entry = habits.setdefault(habit_id, (user_id, schedule, start, set(), name))
         if day is not None:
             entry[3].add(day)
     frozen: dict[int, set[date]] = {}
@@ -318,14 +356,16 @@ async def _running_streaks(
         )
     ):
         frozen.setdefault(user_id, set()).add(day)
-    out: dict[int, tuple[int, bool]] = {}
-    for user_id, schedule_text, start, done in habits.values():
+    out: dict[int, tuple[int, bool, str]] = {}
+    for user_id, schedule_text, start, done, name in habits.values():
         day = today[user_id]
         schedule = _schedule(schedule_text)
         first = max(start, day - _STREAK_LOOKBACK)
         current = streak(schedule, done, day, first, frozen.get(user_id, ())).current
-        best, checked = out.get(user_id, (0, False))
-        out[user_id] = (max(best, current), checked or day in done)
+        best, checked, best_name = out.get(user_id, (0, False, ""))
+        if current > best:
+            best, best_name = current, name
+        out[user_id] = (best, checked or day in done, best_name)
     return out
 
 

@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, TypeVar
 
 from bots.commands import Deps
-from bots.console.repl import Console
+from bots.console.repl import CLOCK_FILE, Console, restore_clock
 from bots.notify import Notifier
 from core.clock import FakeClock, SystemClock
 from core.storage import sqlite as embedded
@@ -40,7 +40,6 @@ def run_loop(main: Coroutine[Any, Any, T]) -> T:
 async def open_database(settings: Settings) -> Database:
     """The migrated database. Another process holding SQLite's write lock is waited for (up
     to core.storage.sqlite.LOCK_WAIT); past that, start-up stops with an explanation."""
-    logging.getLogger("alembic").setLevel(logging.WARNING)
     db = Database(settings.db_url())
     try:
         await upgrade(db.engine)
@@ -54,6 +53,8 @@ async def open_database(settings: Settings) -> Database:
             f"holding it open for writing) and stayed locked for {embedded.LOCK_WAIT:.0f} s. "
             "Stop that process or wait for it to finish, then start again."
         ) from error
+    url = db.engine.url  # the backend and database name only: never the password
+    log.info("Database: %s %s, schema up to date.", url.get_backend_name(), url.database)
     return db
 
 
@@ -72,9 +73,16 @@ async def db_command(settings: Settings, command: str, message: str) -> None:
 async def console(settings: Settings) -> None:
     logging.getLogger().setLevel(max(logging.WARNING, logging.getLogger().level))
     db = await open_database(settings)
-    clock = FakeClock(SystemClock().now())
+    clock_file = settings.data_dir / CLOCK_FILE
+    clock = FakeClock(restore_clock(clock_file, SystemClock().now()))
     deps = Deps(db, clock)
-    repl = Console(deps, clock, color=sys.stdout.isatty(), image_dir=settings.data_dir / "images")
+    repl = Console(
+        deps,
+        clock,
+        color=sys.stdout.isatty(),
+        image_dir=settings.data_dir / "images",
+        clock_file=clock_file,
+    )
     from scheduler.console import ConsoleScheduler
 
     # :time runs the ticks for the time passed; queued messages print as "[to <name>]".
@@ -131,6 +139,13 @@ async def run(settings: Settings) -> None:
         )
         notifiers[discord_bot.notifier.platform] = discord_bot.notifier
         services["discord"] = serve(discord_bot, settings.discord_bot_token.get_secret_value())
+    platforms = [
+        f"telegram ({'webhook' if settings.webhook_url else 'long polling'})"
+        if p == "telegram"
+        else p
+        for p in services
+    ]
+    log.info("Platforms: %s.", ", ".join(platforms))
     from scheduler.runner import serve as serve_scheduler
 
     # Ticks (reminders, nudges, challenges, digests) and one outbox dispatcher per platform.

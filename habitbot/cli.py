@@ -29,6 +29,9 @@ def main(argv: list[str] | None = None) -> None:
         level=settings.log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    # Before anything imports alembic: it logs a line per plugin at import, seven at INFO.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # "job added", "started": noise
     from habitbot import app
 
     match args.command:

@@ -5,13 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from bots.commands.context import Ctx
+from bots.commands.format import quiet_notice
 from bots.commands.registry import REGISTRY, Arg, command
 from bots.parsing import UsageError
 from bots.reply import Reply, bold, code, italic
 from core.clock import local_now
 from core.errors import InvalidInput, NotFound
 from core.habits.service import list_habits, refresh_reminder
-from core.users.settings import DM_POLICIES, LANGUAGES, PROFILE, parse_quiet, quiet_text
+from core.users.settings import parse_quiet, quiet_text
 
 
 @command("start", "Start here: what Habitbot does and your first steps", group=True)
@@ -67,6 +68,11 @@ async def help_(ctx: Ctx, args: dict[str, Any]) -> Reply:
             reply.add("  e.g. ", code(example))
         if cmd.aliases:
             reply.add("  also: ", ", ".join(f"/{a}" for a in cmd.aliases))
+    if any(a.keyword for cmd in tops[top] for a in cmd.args):
+        reply.add(
+            "Options are key=value in any order; a text option takes the words up to the next "
+            'option. Put "quotes" around a name to keep it whole.'
+        )
     return reply
 
 
@@ -97,12 +103,10 @@ async def timezone(ctx: Ctx, args: dict[str, Any]) -> Reply:
 @command(
     "settings",
     "Show or change your settings",
-    Arg("language", "reply language", "choice", keyword=True, choices=LANGUAGES),
-    Arg("profile", "who sees your profile", "choice", keyword=True, choices=PROFILE),
-    Arg("dms", "who may message you through the bot", "choice", keyword=True, choices=DM_POLICIES),
+    # Only settings something reads; profile, DM and language settings come with their features.
     Arg("nudges", "the evening nudge to claim", "choice", keyword=True, choices=("on", "off")),
     Arg("quiet", "quiet hours like 22:00-07:00, or off", "word", keyword=True, max_length=16),
-    examples=("/settings profile=private quiet=22:00-07:00",),
+    examples=("/settings quiet=22:00-07:00 nudges=off",),
 )
 async def settings(ctx: Ctx, args: dict[str, Any]) -> Reply:
     user = ctx.user
@@ -112,23 +116,17 @@ async def settings(ctx: Ctx, args: dict[str, Any]) -> Reply:
         except InvalidInput as error:  # a malformed value: answer with the usage line too
             raise UsageError(str(error)) from None
         user.quiet_start, user.quiet_end = quiet if quiet else (None, None)
-    if "language" in args:
-        user.language = args["language"]
-    if "profile" in args:
-        user.profile_public = args["profile"] == "public"
-    if "dms" in args:
-        user.dm_policy = args["dms"]
     if "nudges" in args:
         user.nudges = args["nudges"] == "on"
         if not user.nudges:
             user.next_nudge_at = None
     reply = Reply.text(bold("Settings" if not args else "Settings saved"))
     reply.bullet("time zone: ", bold(user.timezone), "  (/timezone)")
-    reply.bullet("language: ", bold(user.language))
-    reply.bullet("profile: ", bold("public" if user.profile_public else "private"))
-    reply.bullet("dms: ", bold(user.dm_policy))
     reply.bullet("nudges: ", bold("on" if user.nudges else "off"))
     reply.bullet("quiet: ", bold(quiet_text(user)))
     if not args:
         reply.add("Change with ", code("/settings key=value"), ", e.g. ", code("quiet=22:00-07:00"))
+    if "quiet" in args:
+        for habit in await list_habits(ctx.session, user.id):
+            reply.extend(quiet_notice(user, habit))
     return reply

@@ -17,6 +17,7 @@ from core.challenges import lifecycle
 from core.challenges.calendar import challenge_today
 from core.challenges.leaderboard import Board, leaderboard, progress_grid
 from core.challenges.service import (
+    MAX_TITLE,
     active_in_scope,
     challenge_habits,
     create_challenge,
@@ -75,7 +76,7 @@ async def group_show(ctx: Ctx, args: dict[str, Any]) -> Reply:
     challenges = await group_challenges(ctx.session, group.id)
     reply = Reply.text(bold(group.title))
     more = f" and {count - len(names)} more" if count > len(names) else ""
-    reply.add(f"👥 {count} members: {', '.join(names)}{more}")
+    reply.add(f"👥 {_members(count)}: {', '.join(names)}{more}")
     where = (
         "this chat"
         if group.announce_chat in (group.external_id, ctx.inv.chat.channel)
@@ -129,7 +130,7 @@ async def group_settings(ctx: Ctx, args: dict[str, Any]) -> Reply:
         digest=digest,
         timezone=args.get("timezone"),
     )
-    return (await group_show(ctx, {})).extend(Reply.text("Saved."))
+    return Reply.text("✅ Saved.").extend(await group_show(ctx, {}))
 
 
 def _require_group(ctx: Ctx) -> Any:
@@ -173,7 +174,13 @@ async def join(ctx: Ctx, args: dict[str, Any]) -> Reply:
     )
 
 
-@command("leave", "Leave a challenge (your habits stay)", CHALLENGE_REQUIRED, group=True)
+@command(
+    "leave",
+    "Leave a challenge (your habits stay)",
+    CHALLENGE_REQUIRED,
+    examples=("/leave 12",),
+    group=True,
+)
 async def leave(ctx: Ctx, args: dict[str, Any]) -> Reply:
     challenge = await leave_challenge(ctx.session, ctx.user, args["challenge"])
     return Reply.text("You left ", bold(challenge.title), ". Its habits stay in /habits.")
@@ -182,7 +189,7 @@ async def leave(ctx: Ctx, args: dict[str, Any]) -> Reply:
 @command(
     "challenge new",
     "Create a challenge (admins in groups; anyone privately)",
-    Arg("title", "the challenge's title", "text", required=True, max_length=80),
+    Arg("title", "the challenge's title", "text", required=True, max_length=MAX_TITLE),
     Arg(
         "days", "how many days it runs (1-365)", "int", keyword=True, required=True, min=1, max=365
     ),
@@ -292,9 +299,15 @@ async def challenge_list(ctx: Ctx, args: dict[str, Any]) -> Reply:
 async def challenges(ctx: Ctx, args: dict[str, Any]) -> Reply:
     page = int(args.get("page", 1))
     items, total = await public_challenges(ctx.session, page)
+    pages = (total + 9) // 10
+    if not items and total:
+        return Reply.text(
+            f"There is no page {page}: {total} public challenges fit on {pages}. ",
+            code(f"/challenges {pages}"),
+            error=True,
+        )
     if not items:
         return Reply.text("No public challenges yet. Start one: ", code("/challenge new"))
-    pages = (total + 9) // 10
     reply = Reply.text(bold(f"Public challenges (page {page}/{pages})"))
     for c in items:
         _line(reply, c, ctx.today)
@@ -303,7 +316,13 @@ async def challenges(ctx: Ctx, args: dict[str, Any]) -> Reply:
     return reply.add("Join with ", code("/join <id>"))
 
 
-@command("challenge info", "A challenge's details", CHALLENGE_REQUIRED, group=True)
+@command(
+    "challenge info",
+    "A challenge's details",
+    CHALLENGE_REQUIRED,
+    examples=("/challenge info 12",),
+    group=True,
+)
 async def challenge_info(ctx: Ctx, args: dict[str, Any]) -> Reply:
     c = await get_visible(ctx.session, args["challenge"], ctx.user, ctx.group, ctx.inv.is_admin)
     habits = await challenge_habits(ctx.session, c.id)
@@ -318,6 +337,7 @@ async def challenge_info(ctx: Ctx, args: dict[str, Any]) -> Reply:
     "challenge invite",
     "Show a private challenge's invite code (owner and admins)",
     CHALLENGE_REQUIRED,
+    examples=("/challenge invite 12",),
     group=True,
 )
 async def challenge_invite(ctx: Ctx, args: dict[str, Any]) -> Reply:
@@ -332,6 +352,7 @@ async def challenge_invite(ctx: Ctx, args: dict[str, Any]) -> Reply:
     "challenge end",
     "End a challenge now (owner and group admins)",
     CHALLENGE_REQUIRED,
+    examples=("/challenge end 12",),
     admin=True,
     group=True,
 )
@@ -421,7 +442,8 @@ def _start_notice(data: dict[str, Any]) -> Reply:
     return Reply.text(
         "🏁 ",
         bold(data["title"]),
-        f" starts today: {data['days']} days, until {data['end_date']}. Join with ",
+        f" starts today: {data['days']} day{'' if data['days'] == 1 else 's'}, until "
+        f"{date.fromisoformat(data['end_date']):%d %b %Y}. Join with ",
         code(f"/join {data['challenge_id']}"),
     )
 
@@ -438,6 +460,10 @@ def _final_notice(data: dict[str, Any]) -> Reply:
     if not finishers:
         return reply.add("Nobody reached 80% of their tasks this time. Next one!")
     return reply.add(f"{_people(finishers)} finished (80%+ of their tasks). Well done!")
+
+
+def _members(n: int) -> str:
+    return "1 member" if n == 1 else f"{n} members"
 
 
 def _people(n: int) -> str:

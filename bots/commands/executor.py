@@ -72,15 +72,27 @@ def find(inv: Invocation, registry: Registry) -> tuple[Command, dict[str, str]] 
     words, _, _ = split_command(inv.text or "")
     command, used = registry.resolve(words)
     if command is None:
-        return _unknown(" ".join(words[:1]) or "", registry)
+        return _unknown(" ".join(words[:1]) or "", registry, words[1:2])
+    if used == 1 and command.sub and len(words) > 1 and not command.args:
+        # "/habit ad Swim" reached the default (/habit list), which takes nothing: a typo.
+        return _unknown(command.top, registry, words[1:2])
     rest = (inv.text or "").strip().lstrip("/").split(None, used)
     return command, parse_text(command, rest[used] if len(rest) > used else "")
 
 
-def _unknown(name: str, registry: Registry) -> Reply:
+def _unknown(name: str, registry: Registry, typed: list[str] | None = None) -> Reply:
     subs = registry.tops().get(name.lower())
-    if subs:  # a group of subcommands without a default (/freeze): say which ones exist
-        reply = Reply.text(f"/{name.lower()} needs one of:", error=True)
+    if subs:  # a mistyped or missing subcommand: name the closest and say which ones exist
+        top = name.lower()
+        reply = Reply.text(f"/{top} needs one of:", error=True)
+        if typed:
+            close = difflib.get_close_matches(
+                typed[0].lower(), [s.sub for s in subs if s.sub], n=1, cutoff=0.5
+            )
+            reply = Reply.text(f"/{top} has no {typed[0][:20]!r}.", error=True)
+            if close:
+                reply.add("Did you mean ", code(f"/{top} {close[0]}"), "?")
+            reply.add(f"/{top} has:")
         for sub in subs:
             reply.add(code(sub.usage()), f" — {sub.description}")
         return reply

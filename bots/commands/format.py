@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from bots.reply import Reply, bold
+from bots.reply import Reply, bold, code
 from core.habits.service import schedule_of
 from core.habits.streaks import Streak
+from core.reminders import quiet_clashes
 from core.rewards.badges import badge_title
-from core.storage.models import Habit
+from core.storage.models import Habit, User
 
 
 def pct(value: float | None) -> str:
@@ -16,7 +17,8 @@ def pct(value: float | None) -> str:
 def streak_text(s: Streak, kind: str = "build") -> str:
     unit = s.unit if s.current == 1 else f"{s.unit}s"
     label = "clean " if kind == "quit" and s.unit == "day" else ""
-    return f"{s.current} {label}{unit}"
+    week = f" ({s.this_week}/{s.times} this week)" if s.unit == "week" and s.times else ""
+    return f"{s.current} {label}{unit}{week}"
 
 
 def amount_text(value: float) -> str:
@@ -36,6 +38,24 @@ def habit_line(habit: Habit) -> str:
 
 def badge_notice(codes: list[str]) -> Reply:
     reply = Reply()
-    for code in codes:
-        reply.add("🏅 New badge: ", bold(badge_title(code)), "!")
+    for badge in codes:
+        reply.add("🏅 New badge: ", bold(badge_title(badge)), "!")
+    return reply
+
+
+def quiet_notice(user: User, habit: Habit) -> Reply:
+    """Warn about reminder times the quiet hours hold or swallow (empty when none)."""
+    reply = Reply()
+    for clash in quiet_clashes(user, habit.remind_at):
+        if clash.skipped:
+            reply.add(
+                f"🌙 {habit.name} at {clash.time} is in your quiet hours: it would wait until "
+                f"{clash.held_until}, over an hour late, so it is not sent. ",
+                code("/settings quiet="),
+            )
+        else:
+            reply.add(
+                f"🌙 {habit.name} at {clash.time} is in your quiet hours: "
+                f"it arrives at {clash.held_until}."
+            )
     return reply

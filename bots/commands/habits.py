@@ -7,10 +7,18 @@ from typing import Any
 
 from bots.charts import heatmap_png, heatmap_text
 from bots.commands.context import Ctx
-from bots.commands.format import amount_text, badge_notice, habit_line, pct, streak_text
+from bots.commands.format import (
+    amount_text,
+    badge_notice,
+    habit_line,
+    pct,
+    quiet_notice,
+    streak_text,
+)
 from bots.commands.registry import Arg, command
 from bots.reply import Action, Button, Reply, bold, code, italic
 from core.errors import InvalidInput
+from core.habits.names import MAX_NAME
 from core.habits.service import (
     add_habit,
     check_in,
@@ -24,7 +32,9 @@ from core.habits.service import (
     undo,
 )
 
-NAME = Arg("name", "the habit's name", "text", required=True, complete="habit")
+NAME = Arg(
+    "name", "the habit's name", "text", required=True, complete="habit", max_length=MAX_NAME
+)
 EVERY = Arg("every", "day, weekdays, weekends, mon,wed,fri or 3/week", "schedule", keyword=True,
             hint="day|weekdays|mon,wed,fri|3/week")
 REMIND = Arg("remind", "reminder times like 07:30,21:00, or off", "times", keyword=True,
@@ -69,6 +79,7 @@ async def habit_add(ctx: Ctx, args: dict[str, Any]) -> Reply:
     reply = Reply.text("Added ", bold(habit.name), f": {habit_line(habit)}.")
     if habit.remind_at and ctx.user.timezone == "UTC":
         reply.add("Reminders use UTC until you set ", code("/timezone"), ".")
+    reply.extend(quiet_notice(ctx.user, habit))
     return reply.add("Check in with ", code(f"/done {habit.name}"), ".").button_row(
         done_button(habit.id, "Done today")
     )
@@ -89,7 +100,7 @@ async def habit_list(ctx: Ctx, args: dict[str, Any]) -> Reply:
     "habit edit",
     "Change a habit: name, schedule, reminder, target, unit or kind",
     NAME,
-    Arg("rename", "a new name", "text", keyword=True),
+    Arg("rename", "a new name", "text", keyword=True, max_length=MAX_NAME),
     EVERY,
     REMIND,
     TARGET,
@@ -105,10 +116,13 @@ async def habit_edit(ctx: Ctx, args: dict[str, Any]) -> Reply:
     if not changes:
         raise InvalidInput("Say what to change, e.g. /habit edit Read every=weekdays.")
     await edit_habit(ctx.session, ctx.user, habit, changes, ctx.now)
-    return Reply.text("Updated ", bold(habit.name), f": {habit_line(habit)}.")
+    reply = Reply.text("Updated ", bold(habit.name), f": {habit_line(habit)}.")
+    return reply.extend(quiet_notice(ctx.user, habit))
 
 
-@command("habit remove", "Remove a habit and its history", NAME)
+@command(
+    "habit remove", "Remove a habit and its history", NAME, examples=("/habit remove Read",)
+)
 async def habit_remove(ctx: Ctx, args: dict[str, Any]) -> Reply:
     habit = await find_habit(ctx.session, ctx.user.id, args["name"])
     await remove_habit(ctx.session, habit)
@@ -137,7 +151,8 @@ async def done(ctx: Ctx, args: dict[str, Any]) -> Reply:
             "✅ ", bold(habit.name), f": {of}", " — target met!" if result.target_met else "."
         )
     else:
-        head = Reply.text("✅ ", bold(habit.name), " done for today.")
+        done_text = " clean today." if habit.kind == "quit" else " done for today."
+        head = Reply.text("✅ ", bold(habit.name), done_text)
     head.add(f"🔥 Streak: {streak}")
     if result.coins:
         head.add(f"🪙 +{result.coins} coins")
@@ -145,11 +160,10 @@ async def done(ctx: Ctx, args: dict[str, Any]) -> Reply:
 
 
 async def _pending(ctx: Ctx) -> Reply:
-    items = [
-        i
-        for i in await today_items(ctx.session, ctx.user.id, ctx.today)
-        if i.scheduled and not i.done
-    ]
+    every = await today_items(ctx.session, ctx.user.id, ctx.today)
+    if not every:
+        return Reply.text("No habits yet. Add one: ", code("/habit add Read every=day"))
+    items = [i for i in every if i.scheduled and not i.done]
     if not items:
         return Reply.text("Nothing pending today 🎉. ", code("/today"), " shows your list.")
     reply = Reply.text("Which habit did you do?")
@@ -163,6 +177,7 @@ async def _pending(ctx: Ctx) -> Reply:
     "Undo a check-in from today or yesterday",
     Arg("habit", "which habit", "text", required=True, complete="habit"),
     Arg("yesterday", "undo yesterday's check-in instead of today's", "flag"),
+    examples=("/undo Read", "/undo Read yesterday"),
 )
 async def undo_(ctx: Ctx, args: dict[str, Any]) -> Reply:
     habit = await find_habit(ctx.session, ctx.user.id, args["habit"])

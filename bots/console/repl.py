@@ -22,20 +22,34 @@ from core.clock import FakeClock
 from core.text import unstorable
 
 PLATFORM = "console"
-_STEP = re.compile(r"^\+(\d+)([dhm])$")
+_STEP = re.compile(r"^\+(\d{1,15})([dhm])$")
 _UNITS = {"d": "days", "h": "hours", "m": "minutes"}
+# One jump runs the ticks for every due instant on the way: a year is quick, a millennium
+# would not finish. Jump again for more.
+MAX_JUMP = timedelta(days=366)
+CLOCK_FILE = "console-clock.txt"
 
 HELP = """Console commands:
-  :as <name>            talk as another user (created on first use)
+  :as <name>            talk as another user (created on first use), as a member
   :group <name> [admin] talk in a group chat, as an admin or a member
   :private              back to your private chat
-  :time +1d|+3h|+15m    move the clock forward (or :time 2026-03-29T08:00)
+  :time +1d|+3h|+15m    move the clock forward, up to 366 days (or :time 2026-03-29T08:00)
   :quit                 leave
 Bot commands start with / — try /help."""
 UNREADABLE = (
     "That line holds a NUL or bytes that are not UTF-8 (is the terminal set to UTF-8?); "
     "nothing was done."
 )
+
+
+def restore_clock(path: Path, now: datetime) -> datetime:
+    """Where :time left the console's clock, or `now` if that is later: the data was written
+    on the clock's time, so starting from the real time again would put it in the future."""
+    try:
+        saved = datetime.fromisoformat(path.read_text().strip())
+    except (OSError, ValueError):
+        return now
+    return max(saved, now) if saved.tzinfo is not None else now
 
 
 class Console:
@@ -47,9 +61,11 @@ class Console:
         color: bool = False,
         image_dir: Path | None = None,
         on_time: Callable[[datetime], Awaitable[None]] | None = None,
+        clock_file: Path | None = None,
     ) -> None:
         self.deps, self.clock, self.out, self.color = deps, clock, out, color
         self.image_dir = image_dir
+        self.clock_file = clock_file  # where :time leaves the clock for the next start
         self.on_time = on_time  # the scheduler's catch-up after :time
         self.user = "me"
         self.group: str | None = None
@@ -70,7 +86,9 @@ class Console:
         if line.isascii() and line.isdigit() and self.buttons:  # "²" is a digit, not a number
             index = int(line) - 1
             if not 0 <= index < len(self.buttons):
-                self.write(f"No button {line}; pick 1-{len(self.buttons)}.")
+                count = len(self.buttons)
+                pick = "there is only 1" if count == 1 else f"pick 1-{count}"
+                self.write(f"No button {line}; {pick}.")
                 return True
             action = self.buttons[index].action
             line = f"/{action.command} {action.args}".strip()
@@ -115,7 +133,10 @@ class Console:
                 return False
             case "as" if rest:
                 self.user = rest.split()[0].lower()[:32]
-                self.write(f"You are now {self.user}.")
+                # Being an admin belongs to the person, not the chat: the new one is a member.
+                self.admin = False
+                where = f" (in group {self.group}, a member)" if self.group else ""
+                self.write(f"You are now {self.user}{where}.")
             case "group" if rest:
                 parts = rest.split()
                 self.group, self.admin = parts[0][:64], "admin" in parts[1:]
@@ -133,7 +154,9 @@ class Console:
         now = self.clock.now()
         step = _STEP.match(rest)
         if step:
-            target = now + timedelta(**{_UNITS[step.group(2)]: int(step.group(1))})
+            # Capped before timedelta() sees it: +99999999999d would overflow; too far anyway.
+            amount = min(int(step.group(1)), 10**6)
+            target = now + timedelta(**{_UNITS[step.group(2)]: amount})
         else:
             try:
                 target = datetime.fromisoformat(rest)
@@ -145,9 +168,16 @@ class Console:
         if target < now:
             self.write("The clock only moves forward.")
             return
+        if target - now > MAX_JUMP:
+            self.write(f"The clock moves at most {MAX_JUMP.days} days at a time; it is "
+                       f"{now:%Y-%m-%d %H:%M} UTC.")
+            return
         if self.on_time is not None:
             await self.on_time(target)  # runs the ticks for the time passed
         self.clock.set(target)
+        if self.clock_file is not None:
+            self.clock_file.parent.mkdir(parents=True, exist_ok=True)
+            self.clock_file.write_text(target.isoformat())
         self.write(f"It is now {target:%Y-%m-%d %H:%M} UTC.")
 
     async def run(self, stdin: TextIO = sys.stdin) -> None:

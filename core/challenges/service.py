@@ -140,9 +140,17 @@ async def get_visible(
     """A challenge by id (or invite code) as this caller may see it.
 
     Private challenges are invisible to non-members: the same answer as "no such challenge".
+    In its own group a private challenge is listed (/group, /challenge list), so it can be
+    looked at there too; joining still takes the invite code.
     """
     challenge = await _by_ref(session, ref)
-    if challenge is not None and challenge.is_private and not _code_matches(challenge, ref):
+    in_its_group = challenge is not None and group is not None and challenge.group_id == group.id
+    if (
+        challenge is not None
+        and challenge.is_private
+        and not in_its_group
+        and not _code_matches(challenge, ref)
+    ):
         if not await _can_manage(challenge, user, group, is_admin) and not await is_participant(
             session, challenge.id, user.id
         ):

@@ -53,9 +53,10 @@ def match(items: Sequence[T], query: str, what: str = "habit") -> T:
         return prefixed[0]
     shown = query[:40]
     if prefixed:
-        names = ", ".join(i.name for i in prefixed[:8])
+        names = ", ".join(i.name for i in prefixed[:8]) + (", …" if len(prefixed) > 8 else "")
         raise InvalidInput(f"{shown!r} matches several {what}s: {names}. Which one?")
     if not items:
         raise NotFound(f"You have no {what}s yet. Add one with /habit add <name>.")
     names = ", ".join(i.name for i in items[:10])
-    raise NotFound(f"No {what} named {shown!r}. Yours: {names}.")
+    more = f", … ({len(items)} in all)" if len(items) > 10 else ""
+    raise NotFound(f"No {what} named {shown!r}. Yours: {names}{more}.")

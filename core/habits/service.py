@@ -27,7 +27,7 @@ from core.habits.schedule import DAILY, Schedule, parse_schedule
 from core.habits.streaks import Streak, completion_rate, streak
 from core.habits.strength import strength
 from core.rewards.ledger import COINS_PER_CHECKIN, COINS_TARGET_BONUS, pay, reverse
-from core.rewards.service import award_streak_badges
+from core.rewards.service import award_streak_badges, claimed_on
 from core.storage.db import insert_ignore, insert_ignore_into, params, prepared
 from core.storage.models import CheckIn, FrozenDay, Habit, User
 
@@ -87,8 +87,8 @@ async def add_habit(
 ) -> Habit:
     name = clean_name(name)
     existing = await list_habits(session, user.id)
-    if any(h.name_key == name_key(name) for h in existing):
-        raise Conflict(f"You already have a habit called {name!r}.")
+    if same := next((h for h in existing if h.name_key == name_key(name)), None):
+        raise Conflict(f"You already have a habit called {same.name!r}.")  # as it is stored
     if len(existing) >= MAX_HABITS and not challenge_linked:
         raise InvalidInput(f"You have {MAX_HABITS} habits already; remove one first.")
     _check_target(target, unit)
@@ -131,8 +131,9 @@ async def edit_habit(
     if "name" in changes:
         new = clean_name(changes["name"])
         others = await list_habits(session, user.id)
-        if any(h.name_key == name_key(new) and h.id != habit.id for h in others):
-            raise Conflict(f"You already have a habit called {new!r}.")
+        same = next((h for h in others if h.name_key == name_key(new) and h.id != habit.id), None)
+        if same is not None:
+            raise Conflict(f"You already have a habit called {same.name!r}.")
         habit.name, habit.name_key = new, name_key(new)
     if "every" in changes:
         habit.schedule = changes["every"].text()
@@ -307,6 +308,8 @@ def _history_query(_dialect: str) -> CompoundSelect[Any]:
 
 
 async def undo(session: AsyncSession, user: User, habit: Habit, day: date, now: datetime) -> bool:
+    """Remove a check-in and its coins. The day's last check-in stays when gems were claimed
+    that day: /claim needs a check-in, and undo keeps that true (no check in, claim, undo)."""
     checkin_id = await session.scalar(
         delete(CheckIn)
         .where(CheckIn.habit_id == habit.id, CheckIn.local_date == day)
@@ -314,6 +317,18 @@ async def undo(session: AsyncSession, user: User, habit: Habit, day: date, now: 
     )
     if checkin_id is None:
         return False
+    others = await session.scalar(
+        select(func.count())
+        .select_from(CheckIn)
+        .join(Habit, Habit.id == CheckIn.habit_id)
+        .where(Habit.user_id == user.id, CheckIn.local_date == day)
+    )
+    if not others and await claimed_on(session, user, day):
+        # Raised inside the unit of work, so the delete above rolls back.
+        raise Conflict(
+            f"You claimed gems on {day:%a %d %b} and this is that day's only check-in, "
+            "so it stays: /claim needs a check-in on the day."
+        )
     await reverse(session, user.id, [f"checkin:{checkin_id}", f"target:{checkin_id}"], now)
     return True
 

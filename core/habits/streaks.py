@@ -18,6 +18,10 @@ class Streak:
     current: int
     best: int
     unit: Literal["day", "week"]
+    # For N times a week: check-ins so far this week, of `times`, so a week under way reads
+    # "1/3 this week" rather than a bare "0 weeks".
+    this_week: int = 0
+    times: int = 0
 
 
 def _days(first: date, last: date) -> Iterator[date]:
@@ -71,7 +75,7 @@ def _weekly_streak(times: int, done: Collection[date], today: date, start: date)
         elif week != this_week:
             run = 0
         week += 7 * _DAY
-    return Streak(run, best, "week")
+    return Streak(run, best, "week", this_week=per_week[this_week], times=times)
 
 
 def missed_scheduled_days(

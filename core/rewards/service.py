@@ -15,7 +15,7 @@ from core.rewards.claims import format_gems, gems_for_cycle_day, next_cycle_day
 from core.rewards.claims import until_next_local_midnight as until_midnight
 from core.rewards.ledger import FREEZE_PRICE_GEMS, MAX_FREEZES, Balances, balances, pay
 from core.storage.db import insert_ignore
-from core.storage.models import Badge, CheckIn, Habit, User
+from core.storage.models import Badge, CheckIn, Habit, LedgerEntry, User
 
 
 @dataclass(frozen=True)
@@ -46,10 +46,26 @@ async def claim(session: AsyncSession, user: User, today: date, now: datetime) -
     day = next_cycle_day(user.last_claim_on, user.claim_cycle_day, today)
     gems = gems_for_cycle_day(day)
     # The ref is unique per user and local date: a second claim racing in books nothing.
-    if not await pay(session, user.id, "gem", gems, "claim", f"claim:{user.id}:{today}", now):
+    if not await pay(session, user.id, "gem", gems, "claim", claim_ref(user.id, today), now):
         raise Conflict(f"Already claimed today. Next claim in {_wait(now, user.timezone)}.")
     user.last_claim_on, user.claim_cycle_day = today, day
     return ClaimResult(day, gems, await balances(session, user.id))
+
+
+def claim_ref(user_id: int, day: date) -> str:
+    return f"claim:{user_id}:{day}"
+
+
+async def claimed_on(session: AsyncSession, user: User, day: date) -> bool:
+    """Whether gems were claimed on this local date (the claim a check-in that day backs)."""
+    if user.last_claim_on == day:
+        return True
+    found = await session.scalar(
+        select(LedgerEntry.id).where(
+            LedgerEntry.user_id == user.id, LedgerEntry.ref == claim_ref(user.id, day)
+        )
+    )
+    return found is not None
 
 
 async def buy_freeze(session: AsyncSession, user: User, now: datetime) -> Balances:

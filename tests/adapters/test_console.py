@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import io
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
 
 from bots.commands import Deps
-from bots.console.repl import HELP, Console
+from bots.console.repl import CLOCK_FILE, HELP, Console, restore_clock
 from core.clock import FakeClock
+from tests.sweep import SETUP, examples, problems
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
@@ -48,7 +52,7 @@ async def test_typing_a_button_number_presses_it(deps: Deps, clock: FakeClock) -
 async def test_a_bad_button_number(deps: Deps, clock: FakeClock) -> None:
     console, out = make(deps, clock)
     await lines(console, out, "/habit add Read", "/done")
-    assert "No button 5; pick 1-1." in await lines(console, out, "5")
+    assert "No button 5; there is only 1." in await lines(console, out, "5")
     assert "No button 0" in await lines(console, out, "0")
     # A non-ASCII digit is just text, not a button number.
     assert "Commands start with /" in await lines(console, out, "²")
@@ -106,6 +110,51 @@ async def test_time_moves_forward_only(deps: Deps, clock: FakeClock) -> None:
     assert clock.now() == datetime(2026, 3, 29, 8, 0, tzinfo=UTC)
     assert "Use :time +1d" in await lines(console, out, ":time yesterday")
     assert "Use :time +1d" in await lines(console, out, ":time -1d")
+
+
+@pytest.mark.parametrize("jump", [":time +99999999999d", ":time 9999-12-31T23:59", ":time +367d"])
+async def test_an_absurd_time_jump_is_refused_clearly(
+    deps: Deps, clock: FakeClock, jump: str
+) -> None:
+    # Before: +99999999999d raised OverflowError; 9999-12-31 ran ticks for 7,000 years.
+    seen: list[datetime] = []
+
+    async def on_time(target: datetime) -> None:
+        seen.append(target)
+
+    out = io.StringIO()
+    console = Console(deps, clock, out=out, on_time=on_time)
+    assert "at most 366 days at a time" in await lines(console, out, jump)
+    assert seen == [] and clock.now() == START
+    assert "It is now 2027-03-03 09:00 UTC." in await lines(console, out, ":time +366d")
+
+
+async def test_the_clock_survives_a_restart(deps: Deps, clock: FakeClock, tmp_path: Path) -> None:
+    # Before: a restart reset the clock while the data stayed in the future.
+    saved = tmp_path / CLOCK_FILE
+    out = io.StringIO()
+    console = Console(deps, clock, out=out, clock_file=saved)
+    await lines(console, out, "/habit add Read", "/done Read", ":time +1d")
+    restarted = FakeClock(restore_clock(saved, START))
+    assert restarted.now() == START + timedelta(days=1)
+    console = Console(Deps(deps.db, restarted), restarted, out=out)
+    assert "Streak: 2 days" in await lines(console, out, "/done Read")
+    # Real time past the saved clock wins; a missing or broken file leaves real time.
+    later = START + timedelta(days=30)
+    assert restore_clock(saved, later) == later
+    assert restore_clock(tmp_path / "nothing.txt", START) == START
+    saved.write_text("garbage")
+    assert restore_clock(saved, START) == START
+
+
+async def test_as_another_user_drops_the_admin_flag(deps: Deps, clock: FakeClock) -> None:
+    console, out = make(deps, clock)
+    await lines(console, out, ":as boss", ":group gym admin")
+    await lines(console, out, "/challenge new Move Week days=7 habits=Walk")
+    assert "You are now ann (in group gym, a member)." in await lines(console, out, ":as ann")
+    assert not console.admin and console.prompt() == "ann@#gym> "
+    refused = await lines(console, out, "/challenge end 1")  # before: ann ended it
+    assert "has ended" not in refused
 
 
 async def test_time_travel_shows_in_streaks(deps: Deps, clock: FakeClock) -> None:
@@ -211,3 +260,14 @@ async def test_bad_bytes_and_nul_on_stdin_get_a_clear_line(deps: Deps, clock: Fa
     assert printed.count("not UTF-8") == 2 and "Traceback" not in printed
     assert "Added Read" in printed and "me@private> /habits" in printed
     assert "Re?ad" not in printed and "Read" in printed.split("/habits")[-1]
+
+
+@pytest.mark.parametrize("where", [[], [":group gym admin"]])
+async def test_every_registry_example_works_as_typed(
+    deps: Deps, clock: FakeClock, where: list[str]
+) -> None:
+    console, out = make(deps, clock)
+    await lines(console, out, *where, *SETUP)
+    for example in examples():
+        answer = await lines(console, out, example)
+        assert answer.strip() and not problems(answer), (example, answer)

@@ -98,7 +98,7 @@ def test_option_types_follow_the_arg_kinds(payloads: list[Payload]) -> None:
     done = {o["name"]: o for o in by_name["done"]["options"]}
     assert done["habit"]["autocomplete"] and done["amount"]["type"] == 10
     settings = {o["name"]: o for o in by_name["settings"]["options"]}
-    assert [c["value"] for c in settings["profile"]["choices"]] == ["public", "private"]
+    assert [c["value"] for c in settings["nudges"]["choices"]] == ["on", "off"]
     leaderboard = {o["name"]: o for o in by_name["leaderboard"]["options"]}
     assert leaderboard["challenge"]["autocomplete"]
 

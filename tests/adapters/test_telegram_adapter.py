@@ -29,6 +29,7 @@ from core.storage.models import Account, ActionToken, Group, Membership, User
 from core.users.accounts import private_addresses
 from habitbot.redact import RedactSecrets
 from tests.emulators.telegram_api import TelegramEmulator, parse_html
+from tests.sweep import SETUP, examples, problems
 
 JsonDict = dict[str, Any]
 BOT = "habit_test_bot"
@@ -545,7 +546,7 @@ PRIVATE_SESSION = [
     "/help",
     "/help done",
     "/timezone Europe/Berlin",
-    "/settings profile=private quiet=22:00-07:00",
+    "/settings nudges=off quiet=22:00-07:00",
     "/habit add Read every=day target=20 unit=pages",
     "/habit add Smoking kind=quit",
     "/habit list",
@@ -682,3 +683,14 @@ async def test_nul_and_lone_surrogates_in_platform_names_are_dropped(
     async with deps.db.session() as session:
         assert await session.scalar(select(User.name)) == "Ann"
         assert await session.scalar(select(Group.title)) == "Runners"
+
+
+async def test_every_registry_example_works_as_typed(h: Harness, emu: TelegramEmulator) -> None:
+    ann, boss = emu.user(9201, "Ann"), emu.user(9202, "Boss")
+    emu.add_chat(GROUP)
+    emu.set_member_status(GROUP["id"], 9202, "creator")
+    for who, chat in ((ann, None), (boss, GROUP)):
+        for text in (*SETUP, *examples()):
+            sent = await h.say(who, text, chat)
+            answer = _answer(sent)
+            assert answer.strip() and not problems(answer), (text, answer)

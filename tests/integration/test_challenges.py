@@ -134,6 +134,31 @@ async def test_private_challenges_stay_hidden(say):
     assert (await say("/challenge invite 1", user="bob")).error
 
 
+async def test_a_private_challenge_listed_in_its_group_can_be_looked_at_there(say):
+    made = await say(
+        "/challenge new Secret Sprint days=5 habits=Walk private",
+        user="boss",
+        group="gym",
+        admin=True,
+    )
+    assert not made.error, made.plain()
+    assert "#1 Secret Sprint 🔒" in (await say("/group", user="ann", group="gym")).plain()
+    info = await say("/challenge info 1", user="ann", group="gym")
+    assert not info.error and "Secret Sprint" in info.plain()
+    # Elsewhere it stays hidden, and in its group joining still takes the code.
+    assert (await say("/challenge info 1", user="ann")).error
+    assert (await say("/join 1", user="ann", group="gym")).error
+
+
+async def test_a_page_past_the_end_says_how_many_pages_there_are(say):
+    for title in ("A", "B"):
+        await say(f"/challenge new {title} days=5 habits=Read", user="ann")
+    past = await say("/challenges 2", user="bob")
+    # Before: "No public challenges yet" while page 1 listed two.
+    assert "No public challenges yet" not in past.plain()
+    assert "There is no page 2: 2 public challenges fit on 1." in past.plain()
+
+
 async def test_public_explore_orders_by_participants_and_paginates(say):
     for i in range(12):
         await say(f"/challenge new C{i} days=5 habits=Read", user=f"owner{i}")

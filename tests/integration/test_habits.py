@@ -92,6 +92,63 @@ async def test_unknown_command_suggests_the_closest(say: Say) -> None:
     await no_habits(say)
 
 
+@pytest.mark.parametrize(
+    ("typed", "closest", "listed"),
+    [
+        ("/habit ad Swim", "/habit add", "/habit remove"),
+        ("/challenge nwe Move days=7 habits=Walk", "/challenge new", "/challenge info"),
+        ("/challenge xyz", None, "/challenge list"),
+        ("/freeze bye", "/freeze buy", "/freeze buy"),
+    ],
+)
+async def test_a_mistyped_subcommand_names_the_closest_and_the_others(
+    say: Say, typed: str, closest: str | None, listed: str
+) -> None:
+    # Before, "/habit ad Swim" answered "I did not understand 'ad Swim'. Usage: /habit list".
+    reply = await say(typed)
+    text = reply.plain()
+    assert reply.error and "did not understand" not in text
+    assert (f"Did you mean {closest}?" in text) if closest else "Did you mean" not in text
+    assert listed in text
+    await no_habits(say)
+
+
+async def test_options_are_checked_and_free_text_runs_to_the_next_option(say: Say) -> None:
+    refused = await say("/habit add Swim freq=3/week")
+    assert refused.error and "Did you mean every=?" in refused.plain()
+    await no_habits(say)
+    assert "Added Nap: every day." in await ok(say, "/habit add Nap every = day")
+    await ok(say, "/habit add Read")
+    assert "Updated 📚 Lesen" in await ok(say, "/habit edit Read rename=📚 Lesen")
+    assert "Options are key=value" in await ok(say, "/help habit")
+
+
+async def test_done_without_habits_says_to_add_one(say: Say) -> None:
+    # Before: "Nothing pending today 🎉" for someone with no habits at all.
+    assert "No habits yet" in await ok(say, "/done")
+
+
+async def test_a_duplicate_name_is_quoted_as_stored(say: Say) -> None:
+    await ok(say, "/habit add Read")
+    await ok(say, "/habit add Run")
+    for typed in ("/habit add read", "/habit edit Run rename=READ"):
+        refused = await say(typed)
+        assert refused.error and "already have a habit called 'Read'" in refused.plain()
+
+
+async def test_unclear_replies_read_right(say: Say) -> None:
+    await ok(say, "/habit add Smoking kind=quit")
+    assert "✅ Smoking clean today." in await ok(say, "/done Smoking")  # not "done" for a quit
+    for i in range(11):
+        await ok(say, f"/habit add H{i:02d}")
+    missing = (await say("/done Nothing")).plain()
+    assert missing.endswith(", … (12 in all).")  # a cut list says it is cut
+    group = await ok(say, "/group", group="gym")
+    assert "👥 1 member:" in group
+    saved = await ok(say, "/group settings digest=20:00", group="gym", admin=True)
+    assert saved.startswith("✅ Saved.")  # said first, not after the summary
+
+
 async def test_bare_top_without_default_explains_its_subcommands(say: Say) -> None:
     reply = await say("/freeze")
     assert reply.error
@@ -259,7 +316,7 @@ async def test_bad_input_gets_a_short_reply_and_writes_nothing(
 ) -> None:
     reply = await say(text)
     if expect is None:  # /done with no habits: a friendly answer, not an error
-        assert "Nothing pending" in reply.plain()
+        assert "No habits yet" in reply.plain()
     else:
         assert reply.error, reply.plain()
         assert expect.lower() in reply.plain().lower()
@@ -497,11 +554,11 @@ async def test_mon_wed_fri_skipping_tuesday_keeps_the_streak(
 async def test_three_per_week_counts_weeks(say: Say, clock: FakeClock) -> None:
     await ok(say, "/habit add Gym every=3/week")
     monday = clock.now()
-    for offset in (0, 2):  # Mon, Wed
+    for count, offset in enumerate((0, 2), 1):  # Mon, Wed: the week under way is told
         clock.set(monday + offset * DAY)
-        assert "Streak: 0 weeks" in await ok(say, "/done Gym")
+        assert f"Streak: 0 weeks ({count}/3 this week)" in await ok(say, "/done Gym")
     clock.set(monday + 4 * DAY)
-    assert "Streak: 1 week" in await ok(say, "/done Gym")  # Friday: 3 this week
+    assert "Streak: 1 week (3/3 this week)" in await ok(say, "/done Gym")  # Friday
     for offset in (7, 8, 9):  # next Mon, Tue, Wed
         clock.set(monday + offset * DAY)
         await ok(say, "/done Gym")
@@ -510,7 +567,7 @@ async def test_three_per_week_counts_weeks(say: Say, clock: FakeClock) -> None:
     assert (await streak_of(say, "Gym")).startswith("2 weeks")
     await ok(say, "/done Gym")
     clock.set(monday + 21 * DAY)  # that week ended with 1 of 3
-    assert (await streak_of(say, "Gym")).startswith("0 weeks (best 2)")
+    assert (await streak_of(say, "Gym")).startswith("0 weeks (0/3 this week) (best 2)")
 
 
 async def test_time_zones_put_the_same_instant_on_different_dates(

@@ -66,7 +66,8 @@ async def test_coins_for_each_check_in(say: Say) -> None:
 
 async def test_balances_are_sums_of_the_ledger(say: Say, db: Database, clock: FakeClock) -> None:
     await ok(say, "/habit add Read target=10 unit=pages")
-    await daily(say, clock, 3)
+    await daily(say, clock, 2)
+    await daily(say, clock, 1, claim=False)  # an unclaimed day's check-in can be undone
     await ok(say, "/undo Read yesterday")
     shown = await wallet(say)
     async with db.session() as session:
@@ -80,7 +81,7 @@ async def test_balances_are_sums_of_the_ledger(say: Say, db: Database, clock: Fa
             ).all()
         )
     assert shown["coins"] == str(rows["coin"]) == "30"  # 3 x (10 + 5) - 15
-    assert shown["gems"] == format_gems(rows["gem"]) == "0.75"
+    assert shown["gems"] == format_gems(rows["gem"]) == "0.35"
 
 
 # --- /claim ---------------------------------------------------------------------------------
@@ -91,6 +92,29 @@ async def test_claim_needs_a_check_in_today(say: Say) -> None:
     reply = await say("/claim")
     assert reply.error and "/done" in reply.plain()
     assert (await wallet(say))["gems"] == "0.00"
+
+
+async def test_undo_keeps_the_check_in_a_claim_rests_on(say: Say, clock: FakeClock) -> None:
+    # Before: check in, claim, undo left the gems with no check-in that day.
+    await ok(say, "/habit add Read")
+    await ok(say, "/habit add Run")
+    await ok(say, "/done Read")
+    await ok(say, "/done Run")
+    await ok(say, "/claim")
+    assert "Undid Run for today" in await ok(say, "/undo Run")  # Read still backs the claim
+    refused = await say("/undo Read")
+    assert refused.error and "only check-in, so it stays" in refused.plain()
+    assert "✅ Read" in await ok(say, "/today")
+    assert (await wallet(say)) == {
+        "coins": "10",
+        "gems": "0.10",
+        "streak freezes": "0/3",
+        "badges": "0",
+    }
+    clock.advance(DAY)  # yesterday's claim still rests on yesterday's check-in
+    assert (await say("/undo Read yesterday")).error
+    await ok(say, "/done Read")  # today's, not claimed yet, can go
+    assert "Undid Read for today" in await ok(say, "/undo Read")
 
 
 async def test_claim_cycle_runs_seven_days_then_repeats(say: Say, clock: FakeClock) -> None:

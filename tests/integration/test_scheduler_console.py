@@ -109,20 +109,23 @@ async def test_two_days_three_time_zones_every_kind_once(deps: Deps, clock: Fake
         (utc("2026-03-29T19:00"), "ann", "⏰ Time for Read (21:00)."),
         # ann's 20:00 nudges: checked in Saturday (claim waiting), streak to keep Sunday.
         (utc("2026-03-28T19:00"), "ann", "💎 You checked in today: /claim your gems before "
-         "midnight to keep your streak of 1 and the 7-day cycle going."),
-        (utc("2026-03-29T18:00"), "ann", "🔥 Keep your streak of 1 alive: check in today, "
+         "midnight to keep your streak of 1 on Stretch and the 7-day cycle going."),
+        # The nudge names whose streak it is (before: "your streak of 1", no habit).
+        (utc("2026-03-29T18:00"), "ann", "🔥 Keep your streak of 1 on Stretch alive: check in "
+         "today, "
          "then /claim your gems."),
         # bob (New York, EDT -4): his /done at 20:00 Friday local counted for Friday.
         (utc("2026-03-28T10:45"), "bob", "⏰ Time for Run (06:45)."),
         (utc("2026-03-29T10:45"), "bob", "⏰ Time for Run (06:45)."),
         # cho (Kolkata +5:30): 22:15 local; Saturday done; claimed Saturday, nudged Sunday.
         (utc("2026-03-29T16:45"), "cho", "⏰ Time for Yoga (22:15)."),
-        (utc("2026-03-29T14:30"), "cho", "🔥 Keep your streak of 1 alive: check in today, "
+        (utc("2026-03-29T14:30"), "cho", "🔥 Keep your streak of 1 on Yoga alive: check in "
+         "today, "
          "then /claim your gems."),
         # The group (Berlin): digest at 21:00; the one-day challenge starts at local midnight
         # (its last day at once) and ends at the next local midnight.
         (utc("2026-03-28T20:00"), "gym", "🗞 gym today"),
-        (utc("2026-03-28T23:00"), "gym", "🏁 Spring starts today: 1 days, until 2026-03-29. "
+        (utc("2026-03-28T23:00"), "gym", "🏁 Spring starts today: 1 day, until 29 Mar 2026. "
          "Join with /join 1"),
         (utc("2026-03-28T23:00"), "gym", "⏳ Last day of Spring! Check in today to count."),
         (utc("2026-03-29T19:00"), "gym", "🗞 gym today"),
@@ -204,12 +207,29 @@ async def test_quiet_hours_hold_messages_until_they_end(deps: Deps, clock: FakeC
     term = Term(deps, clock)
     await term("/timezone Europe/Berlin", "/settings quiet=22:00-07:00",
                "/habit add Floss remind=23:00", "/habit add Read remind=06:00")
-    found = deliveries(await term(":time 2026-03-03T12:00"))
-    # 23:00 and 06:00 Berlin both fall in quiet hours: they arrive at 07:00 (06:00 UTC).
+    found = deliveries(await term(":time 2026-03-04T12:00"))
+    # 06:00 Berlin falls in quiet hours and arrives at 07:00 (06:00 UTC), an hour late. 23:00
+    # would arrive eight hours late, so it is skipped like any reminder over an hour late;
+    # before, yesterday's 23:00 came each morning.
     assert sorted((d.at, d.text.splitlines()[0]) for d in found) == [
-        (utc("2026-03-03T06:00"), "⏰ Time for Floss (23:00)."),
         (utc("2026-03-03T06:00"), "⏰ Time for Read (06:00)."),
+        (utc("2026-03-04T06:00"), "⏰ Time for Read (06:00)."),
     ]
+
+
+async def test_a_reminder_time_in_quiet_hours_is_warned_about(
+    deps: Deps, clock: FakeClock
+) -> None:
+    term = Term(deps, clock)
+    await term("/settings quiet=22:00-07:00")
+    added = await term("/habit add Stretch remind=06:30,23:00")
+    assert "Stretch at 23:00 is in your quiet hours: it would wait until 07:00" in added
+    assert "Stretch at 06:30 is in your quiet hours: it arrives at 07:00." in added
+    assert "quiet hours" not in await term("/habit edit Stretch remind=12:00")
+    assert "Stretch at 23:00" in await term("/habit edit Stretch remind=23:00")
+    # Setting quiet hours over existing reminders tells which ones they catch.
+    assert "Stretch at 23:00 is in your quiet hours" in await term("/settings quiet=21:00-08:00")
+    assert "quiet hours:" not in await term("/settings quiet=off")
 
 
 async def test_a_held_reminder_done_meanwhile_is_not_sent(deps: Deps, clock: FakeClock) -> None:

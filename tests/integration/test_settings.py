@@ -89,27 +89,21 @@ async def test_timezone_refreshes_reminders(say: Say, db: Database) -> None:
 
 async def test_settings_show(say: Say) -> None:
     text = await settings_text(say)
-    for line in (
-        "time zone: UTC",
-        "language: en",
-        "profile: public",
-        "dms: everyone",
-        "nudges: on",
-        "quiet: off",
-    ):
+    for line in ("time zone: UTC", "nudges: on", "quiet: off"):
         assert line in text
     assert "/settings key=value" in text
+    # Only what something uses: language (only en), profile and DM privacy come later.
+    for unused in ("language", "profile", "dms"):
+        assert unused not in text
+        refused = await say(f"/settings {unused}=x")
+        assert refused.error and "There is no option" in refused.plain()
 
 
 @pytest.mark.parametrize(
     ("change", "shown"),
     [
-        ("language=en", "language: en"),
-        ("profile=private", "profile: private"),
-        ("profile=PUBLIC", "profile: public"),
-        ("dms=nobody", "dms: nobody"),
-        ("dms=following", "dms: following"),
         ("nudges=off", "nudges: off"),
+        ("nudges=ON", "nudges: on"),
         ("quiet=22:00-07:00", "quiet: 22:00-07:00"),
         ("quiet=9:00 - 17:30", None),  # a space splits it: refused, see below
     ],
@@ -125,13 +119,13 @@ async def test_settings_change_each_key(say: Say, change: str, shown: str | None
 
 
 async def test_settings_several_at_once_and_quiet_off(say: Say, db: Database) -> None:
-    text = await ok(say, "/settings profile=private quiet=22:00-07:00 nudges=off dms=nobody")
-    assert "profile: private" in text and "quiet: 22:00-07:00" in text
+    text = await ok(say, "/settings quiet=22:00-07:00 nudges=off")
+    assert "nudges: off" in text and "quiet: 22:00-07:00" in text
     async with db.session() as session:
         user = await session.scalar(select(User))
         assert user is not None
         assert (user.quiet_start, user.quiet_end) == (22 * 60, 7 * 60)
-        assert user.nudges is False and user.profile_public is False
+        assert user.nudges is False
     assert "quiet: off" in await ok(say, "/settings quiet=off")
     assert "nudges: on" in await ok(say, "/settings nudges=on")
 
@@ -139,21 +133,18 @@ async def test_settings_several_at_once_and_quiet_off(say: Say, db: Database) ->
 @pytest.mark.parametrize(
     "bad",
     [
-        "profile=maybe",
-        "dms=friends",
-        "language=xx",
         "nudges=sometimes",
         "quiet=25:00-07:00",
         "quiet=22:00",
         "quiet=22:00-22:00",
         "quiet=" + "9" * 40,
         "colour=blue",
-        "profile=",
+        "nudges=",
     ],
 )
 async def test_settings_bad_values_get_usage_and_change_nothing(say: Say, bad: str) -> None:
     before = await settings_text(say)
-    reply = await say(f"/settings profile=private {bad}")
+    reply = await say(f"/settings nudges=off {bad}")
     assert reply.error, reply.plain()
     assert "Usage: /settings" in reply.plain()
     assert len(reply.lines) <= 3
@@ -161,5 +152,5 @@ async def test_settings_bad_values_get_usage_and_change_nothing(say: Say, bad: s
 
 
 async def test_settings_are_per_user(say: Say) -> None:
-    await ok(say, "/settings profile=private")
-    assert "profile: public" in await ok(say, "/settings", user="bob")
+    await ok(say, "/settings nudges=off")
+    assert "nudges: on" in await ok(say, "/settings", user="bob")

@@ -78,3 +78,39 @@ def test_grid_text_shape() -> None:
     assert lines[2].split()[-7:] == ["·", "·", "·", "■", "·", "·", "·"]
     # Marks line up under the day numbers (Read has no wide chars).
     assert lines[1].index("■") == lines[0].index("1")
+
+
+def _box(font: ImageFont.FreeTypeFont | ImageFont.ImageFont) -> tuple[object, bytes]:
+    missing = font.getmask("\U000f0000")  # private use: the font's missing-glyph box
+    return missing.size, bytes(missing)
+
+
+def test_the_chart_font_draws_latin_greek_and_cyrillic() -> None:
+    # Before: Pillow's default font drew a box for the em dash in every heatmap title, for
+    # "Läufer"'s neighbours beyond Latin-1, and for all Greek and Cyrillic.
+    font = charts._font()
+    assert isinstance(font, ImageFont.FreeTypeFont)
+    box = _box(font)
+    for char in "Zähne Läufer — … ß é ñ ł č ğ Ωμέγα Привет Їжак €":
+        if not char.isspace():
+            mask = font.getmask(char)
+            assert (mask.size, bytes(mask)) != box, f"{char!r} is drawn as a box"
+
+
+@pytest.mark.parametrize(
+    ("with_emoji", "plain"),
+    [
+        ("💧 Drink water", "Drink water"),
+        ("Zähne 🦷 putzen", "Zähne putzen"),
+        ("🏃‍♀️ Läufer — Week 1", "Läufer — Week 1"),  # a joined emoji with its selector
+        ("Привет 👋🏽", "Привет"),  # with a skin-tone modifier
+    ],
+)
+def test_emoji_are_left_out_of_images_not_boxed(with_emoji: str, plain: str) -> None:
+    # The image with the emoji is the image without it, pixel for pixel: no box where it was.
+    assert heatmap_png(history(), TODAY, title=with_emoji) == heatmap_png(
+        history(), TODAY, title=plain
+    )
+    assert bar_chart_png([(with_emoji, 0.5)], title=with_emoji) == bar_chart_png(
+        [(plain, 0.5)], title=plain
+    )

@@ -22,6 +22,7 @@ from bots.parsing import (
     tokens,
 )
 from core.errors import InvalidInput
+from core.habits.names import MAX_NAME
 from core.habits.schedule import DAILY, Schedule
 
 TODAY = date(2026, 3, 2)
@@ -93,7 +94,63 @@ def test_timezone_takes_the_rest_of_the_line() -> None:
 
 def test_unknown_words_are_a_usage_error() -> None:
     with pytest.raises(UsageError, match="did not understand"):
-        parse_text(SETTINGS, "colour=blue")
+        parse_text(SETTINGS, "colour blue")
+
+
+@pytest.mark.parametrize(
+    ("command", "text", "close"),
+    [
+        ("habit add", "Swim freq=3/week", "every"),
+        ("habit edit", "Gym frequency=daily", "every"),
+        ("habit add", "Read remnd=21:00", "remind"),
+        ("settings", "colour=blue", None),
+    ],
+)
+def test_an_unknown_option_is_refused_with_the_known_ones(
+    command: str, text: str, close: str | None
+) -> None:
+    # Before, "freq=3/week" became part of the habit's name.
+    with pytest.raises(UsageError) as refused:
+        parse_text(REGISTRY.commands[command], text)
+    message = str(refused.value)
+    assert "There is no option" in message and "Options: " in message
+    assert (f"Did you mean {close}=?" in message) if close else "Did you mean" not in message
+
+
+def test_an_equals_sign_inside_a_name_is_still_a_name() -> None:
+    assert parse_text(ADD, "1+1=2 every=day") == {"name": "1+1=2", "every": "day"}
+    assert parse_text(DONE, "a=b") == {"habit": "a=b"}  # /done has no options to mistype
+
+
+@pytest.mark.parametrize("spaced", ["every = day", "every= day", "every =day", "EVERY = day"])
+def test_spaces_around_the_equals_sign(spaced: str) -> None:
+    assert parse_text(ADD, f"Nap {spaced} remind = 07:30") == {
+        "name": "Nap",
+        "every": "day",
+        "remind": "07:30",
+    }
+
+
+def test_a_free_text_option_runs_to_the_next_option() -> None:
+    new = REGISTRY.commands["challenge new"]
+    assert parse_text(new, "Move Week days=7 habits=Walk;Read 10 pages") == {
+        "title": "Move Week",
+        "days": "7",
+        "habits": "Walk;Read 10 pages",
+    }
+    assert parse_text(new, "Move habits=Walk; Read 10 pages days=7 private") == {
+        "title": "Move",
+        "days": "7",
+        "habits": "Walk; Read 10 pages",
+        "private": "true",
+    }
+    edit = REGISTRY.commands["habit edit"]
+    assert parse_text(edit, "Read rename=📚 Lesen") == {"name": "Read", "rename": "📚 Lesen"}
+    assert parse_text(edit, "Read rename=Lesen jeden Tag every=day") == {
+        "name": "Read",
+        "rename": "Lesen jeden Tag",
+        "every": "day",
+    }
 
 
 def test_an_empty_keyword_value_is_a_usage_error() -> None:
@@ -104,6 +161,15 @@ def test_an_empty_keyword_value_is_a_usage_error() -> None:
 def test_too_long_input_is_refused_before_tokenising() -> None:
     with pytest.raises(UsageError, match="too long"):
         parse_text(ADD, "x" * (MAX_INPUT + 1))
+
+
+@pytest.mark.parametrize("length", [1889, 3000])
+def test_a_long_name_is_told_one_limit(length: int) -> None:
+    # Before: 3,000 characters -> "keep it under 2000", 1,889 -> "at most 64".
+    with pytest.raises(UsageError) as refused:
+        convert_all(ADD, parse_text(ADD, "x" * length), TODAY)
+    assert f"at most {MAX_NAME}" in str(refused.value)
+    assert str(MAX_INPUT) not in str(refused.value)
 
 
 def test_convert_all_requires_required_args() -> None:

@@ -56,13 +56,13 @@ def test_nothing_done_is_zero() -> None:
 def test_weekly_three_last_week_one_this_week_is_one_week() -> None:
     s = parse_schedule("3/week")
     done = {d(-7), d(-5), d(-1), d(1)}  # 3 last week, 1 so far this week
-    assert streak(s, done, d(2), START) == Streak(1, 1, "week")
+    assert streak(s, done, d(2), START) == Streak(1, 1, "week", this_week=1, times=3)
 
 
 def test_weekly_met_current_week_counts_and_missed_week_breaks() -> None:
     s = parse_schedule("2/week")
     done = {d(-21), d(-20), d(-7), d(-6), d(0), d(1)}  # week -14 missed
-    assert streak(s, done, d(2), START) == Streak(2, 2, "week")
+    assert streak(s, done, d(2), START) == Streak(2, 2, "week", this_week=2, times=2)
 
 
 def test_streak_is_fast_for_two_years() -> None:
