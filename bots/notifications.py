@@ -26,7 +26,10 @@ def render(kind: str, data: dict[str, Any]) -> Reply:
     renderer = RENDERERS.get(kind)
     if renderer is None:
         raise KeyError(f"no renderer for outbox kind {kind!r}")
-    return renderer(data)
+    reply = renderer(data)
+    if reply.owner is None and isinstance(data.get("user_id"), int):
+        reply.owner = data["user_id"]  # its buttons are for the person it is sent to
+    return reply
 
 
 # ---------------------------------------------------------------- scheduler: reminders, nudges

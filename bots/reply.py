@@ -62,6 +62,7 @@ class Reply:
     image_name: str = "image.png"
     image_alt: str | None = None  # a text stand-in for terminals (e.g. a text heatmap)
     private: bool = False  # holds private data: deliver in a private chat or ephemerally
+    owner: int | None = None  # the core user its buttons are bound to (None: anyone may press)
     error: bool = False
 
     @classmethod
@@ -94,6 +95,7 @@ class Reply:
             self.image, self.image_name = other.image, other.image_name
         self.image_alt = self.image_alt or other.image_alt
         self.private = self.private or other.private
+        self.owner = self.owner if self.owner is not None else other.owner
         return self
 
     def plain(self) -> str:

@@ -103,6 +103,7 @@ async def timezone(ctx: Ctx, args: dict[str, Any]) -> Reply:
     Arg("nudges", "the evening nudge to claim", "choice", keyword=True, choices=("on", "off")),
     Arg("quiet", "quiet hours like 22:00-07:00, or off", "word", keyword=True, max_length=16),
     examples=("/settings profile=private quiet=22:00-07:00",),
+    private=True,
 )
 async def settings(ctx: Ctx, args: dict[str, Any]) -> Reply:
     user = ctx.user

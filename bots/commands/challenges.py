@@ -235,6 +235,7 @@ async def challenge_new(ctx: Ctx, args: dict[str, Any]) -> Reply:
     )
     reply.add(f"{_when(challenge)} · {', '.join(habits)}")
     if challenge.is_private:
+        reply.private = True  # the code is for the creator to share, not for the whole group
         reply.add(
             "Invite code: ",
             code(challenge.invite_code or ""),
@@ -319,6 +320,7 @@ async def challenge_info(ctx: Ctx, args: dict[str, Any]) -> Reply:
     "Show a private challenge's invite code (owner and admins)",
     CHALLENGE_REQUIRED,
     group=True,
+    private=True,
 )
 async def challenge_invite(ctx: Ctx, args: dict[str, Any]) -> Reply:
     c = await get_visible(ctx.session, args["challenge"], ctx.user, ctx.group, ctx.inv.is_admin)
@@ -387,7 +389,9 @@ def _board_reply(c: Challenge, board: Board, me: int, final: bool) -> Reply:
     return reply
 
 
-@command("progress", "Your own grid for a challenge: days × habits", CHALLENGE, group=True)
+@command(
+    "progress", "Your own grid for a challenge: days × habits", CHALLENGE, group=True, private=True
+)
 async def progress(ctx: Ctx, args: dict[str, Any]) -> Reply:
     c = await _pick(ctx, args.get("challenge"))
     today = challenge_today(c, ctx.now)

@@ -10,13 +10,15 @@ from typing import Any
 from bots.commands.context import Ctx, Deps, Invocation
 from bots.commands.registry import REGISTRY, Command, Registry
 from bots.parsing import UsageError, convert_all, parse_text, split_command
-from bots.reply import Reply, bold, code
+from bots.reply import Reply, Span, bold, code
 from core.errors import DomainError
 from core.groups.service import enter_group
 from core.rewards.freezes import apply_missed_day_freezes
 from core.users.accounts import resolve_account
 
 log = logging.getLogger("habitbot.commands")
+
+NOT_YOURS = "This button is not yours: it acts for the person it was shown to."
 
 
 async def execute(deps: Deps, inv: Invocation, registry: Registry = REGISTRY) -> Reply:
@@ -89,6 +91,8 @@ async def _run(deps: Deps, inv: Invocation, command: Command, raw: dict[str, str
         user, account, created = await resolve_account(
             session, inv.platform, inv.user_id, inv.user_name, private_chat, now, reach=inv.reach
         )
+        if inv.button and inv.button_owner not in (None, user.id):
+            return Reply.text(NOT_YOURS, error=True)
         group = None
         if inv.chat.kind == "group":
             group = await enter_group(
@@ -107,6 +111,10 @@ async def _run(deps: Deps, inv: Invocation, command: Command, raw: dict[str, str
             days = ", ".join(d.strftime("%a %d %b") for d in frozen)
             notices.append(Reply.text("🧊 A streak freeze covered ", bold(days), "."))
         reply = await command.handler(ctx, args)
+    reply.private = reply.private or command.private
+    reply.owner = user.id
     for notice in notices:
         reply = notice.extend(reply)
+    if inv.button and inv.chat.kind == "group" and reply.lines and not reply.private:
+        reply.lines[0] = (bold(inv.user_name), Span(": "), *reply.lines[0])  # who pressed
     return reply

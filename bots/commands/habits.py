@@ -74,7 +74,7 @@ async def habit_add(ctx: Ctx, args: dict[str, Any]) -> Reply:
     )
 
 
-@command("habit list", "List your habits", aliases=("habits",), default=True)
+@command("habit list", "List your habits", aliases=("habits",), default=True, private=True)
 async def habit_list(ctx: Ctx, args: dict[str, Any]) -> Reply:
     habits = await list_habits(ctx.session, ctx.user.id)
     if not habits:
@@ -152,7 +152,7 @@ async def _pending(ctx: Ctx) -> Reply:
     ]
     if not items:
         return Reply.text("Nothing pending today 🎉. ", code("/today"), " shows your list.")
-    reply = Reply.text("Which habit did you do?")
+    reply = Reply(private=True).add("Which habit did you do?")
     for item in items:
         reply.button_row(done_button(item.habit.id, item.habit.name))
     return reply
@@ -173,7 +173,7 @@ async def undo_(ctx: Ctx, args: dict[str, Any]) -> Reply:
     return Reply.text("↩️ Undid ", bold(habit.name), f" for {when}.")
 
 
-@command("today", "Today's checklist: done, pending, not scheduled", group=True)
+@command("today", "Today's checklist: done, pending, not scheduled", group=True, private=True)
 async def today(ctx: Ctx, args: dict[str, Any]) -> Reply:
     items = await today_items(ctx.session, ctx.user.id, ctx.today)
     if not items:
@@ -201,6 +201,7 @@ async def today(ctx: Ctx, args: dict[str, Any]) -> Reply:
     "Streaks, completion, habit strength and your activity heatmap",
     Arg("habit", "one habit (leave out for all)", "text", complete="habit"),
     group=True,
+    private=True,
 )
 async def stats(ctx: Ctx, args: dict[str, Any]) -> Reply:
     habit_id = None

@@ -168,7 +168,10 @@ async def view_for(deps: Deps, reply: Reply) -> discord.ui.View | None:
     if not rows:
         return None
     carried = await button_data(
-        deps, (b.action for row in rows for b in row), lambda d: len(PREFIX + d) <= CUSTOM_ID_LIMIT
+        deps,
+        (b.action for row in rows for b in row),
+        lambda d: len(PREFIX + d) <= CUSTOM_ID_LIMIT,
+        reply.owner,
     )
     view = discord.ui.View(timeout=None)
     seen: set[str] = set()
@@ -195,6 +198,7 @@ class Rendered:
     image_alt: str | None = None
     view: discord.ui.View | None = None
     ephemeral: bool = False
+    error: bool = False  # a refusal: never replaces the message a button sat on
 
     def file(self) -> discord.File | None:
         """A fresh File each time: discord.py consumes the stream when it sends one."""
