@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from bots.reply import Action, Button, Reply, bold, code
+from bots.reply import Action, Button, Reply, bold
 
 Renderer = Callable[[dict[str, Any]], Reply]
 RENDERERS: dict[str, Renderer] = {}
@@ -53,12 +53,14 @@ def _reminder(data: dict[str, Any]) -> Reply:
 
 @renders("nudge")
 def _nudge(data: dict[str, Any]) -> Reply:
+    from bots.commands.usage import cmd  # the commands layer imports this module
+
     streak = bold(f"streak of {data['streak']}")
     if data.get("checked_in"):
         return Reply.text(
-            "💎 You checked in today: ", code("/claim"), " your gems before midnight to keep your ",
+            "💎 You checked in today: ", cmd("claim"), " your gems before midnight to keep your ",
             streak, " and the 7-day cycle going.",
         ).button_row(Button("💎 Claim", Action("claim")))
     return Reply.text(
-        "🔥 Keep your ", streak, " alive: check in today, then ", code("/claim"), " your gems.",
+        "🔥 Keep your ", streak, " alive: check in today, then ", cmd("claim"), " your gems.",
     ).button_row(Button("✅ Check in", Action("done")))

@@ -12,9 +12,21 @@ Style = Literal["plain", "bold", "italic", "code"]
 
 
 @dataclass(frozen=True)
+class Usage:
+    """A command to type, as data: each adapter writes it in its platform's dialect (chat text
+    `/habit add Read every=day`; on Discord the slash command with its options)."""
+
+    command: str  # the registry's name, e.g. "habit add"
+    values: tuple[tuple[str, str], ...] = ()  # (arg name, value or <placeholder>)
+    template: bool = False  # the whole usage line: every argument, with placeholders
+
+
+@dataclass(frozen=True)
 class Span:
-    text: str
+    text: str  # for a usage: its chat-text form (Telegram, console, plain text)
     style: Style = "plain"
+    usage: Usage | None = None
+    chat_only: bool = False  # true of typed chat text only (aliases): slash menus leave it out
 
 
 Line = tuple[Span, ...]

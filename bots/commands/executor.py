@@ -9,6 +9,7 @@ from typing import Any
 
 from bots.commands.context import Ctx, Deps, Invocation
 from bots.commands.registry import REGISTRY, Command, Registry
+from bots.commands.usage import Refused, cmd, usage
 from bots.parsing import UsageError, convert_all, parse_text, split_command
 from bots.reply import Reply, Span, bold, code
 from core.errors import DomainError
@@ -29,7 +30,9 @@ async def execute(deps: Deps, inv: Invocation, registry: Registry = REGISTRY) ->
         command, raw = found
         return await _run(deps, inv, command, raw)
     except UsageError as error:
-        return Reply.text(str(error), error=True).add("Usage: ", code(_usage(inv, registry)))
+        return Reply.text(str(error), error=True).add("Usage: ", _usage(inv, registry))
+    except Refused as error:
+        return error.reply
     except DomainError as error:
         return Reply.text(str(error), error=True)
     except Exception:
@@ -57,7 +60,7 @@ def _unknown(name: str, registry: Registry) -> Reply:
     if subs:  # a group of subcommands without a default (/freeze): say which ones exist
         reply = Reply.text(f"/{name.lower()} needs one of:", error=True)
         for sub in subs:
-            reply.add(code(sub.usage()), f" — {sub.description}")
+            reply.add(usage(sub.name), f" — {sub.description}")
         return reply
     shown = name[:32]
     close = difflib.get_close_matches(name.lower(), registry.text_names(), n=2, cutoff=0.6)
@@ -66,7 +69,7 @@ def _unknown(name: str, registry: Registry) -> Reply:
     )
     if close:
         reply.add("Did you mean ", *_join([code(f"/{c}") for c in close]), "?")
-    return reply.add("Send ", code("/help"), " for the list.")
+    return reply.add("Send ", cmd("help"), " for the list.")
 
 
 def _join(spans: list[Any]) -> list[Any]:
@@ -76,11 +79,11 @@ def _join(spans: list[Any]) -> list[Any]:
     return out
 
 
-def _usage(inv: Invocation, registry: Registry) -> str:
+def _usage(inv: Invocation, registry: Registry) -> Span:
     found = registry.get(inv.command) if inv.command else None
     if found is None and inv.text:
         found, _ = registry.resolve(split_command(inv.text)[0])
-    return found.usage() if found else "/help"
+    return usage(found.name) if found else cmd("help")
 
 
 async def _run(deps: Deps, inv: Invocation, command: Command, raw: dict[str, str]) -> Reply:

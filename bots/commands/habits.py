@@ -9,8 +9,8 @@ from bots.charts import heatmap_png, heatmap_text
 from bots.commands.context import Ctx
 from bots.commands.format import amount_text, badge_notice, habit_line, pct, streak_text
 from bots.commands.registry import Arg, command
-from bots.reply import Action, Button, Reply, bold, code, italic
-from core.errors import InvalidInput
+from bots.commands.usage import Refused, cmd
+from bots.reply import Action, Button, Reply, bold, italic
 from core.habits.service import (
     add_habit,
     check_in,
@@ -68,8 +68,8 @@ async def habit_add(ctx: Ctx, args: dict[str, Any]) -> Reply:
     )
     reply = Reply.text("Added ", bold(habit.name), f": {habit_line(habit)}.")
     if habit.remind_at and ctx.user.timezone == "UTC":
-        reply.add("Reminders use UTC until you set ", code("/timezone"), ".")
-    return reply.add("Check in with ", code(f"/done {habit.name}"), ".").button_row(
+        reply.add("Reminders use UTC until you set ", cmd("timezone"), ".")
+    return reply.add("Check in with ", cmd("done", habit.name), ".").button_row(
         done_button(habit.id, "Done today")
     )
 
@@ -78,7 +78,7 @@ async def habit_add(ctx: Ctx, args: dict[str, Any]) -> Reply:
 async def habit_list(ctx: Ctx, args: dict[str, Any]) -> Reply:
     habits = await list_habits(ctx.session, ctx.user.id)
     if not habits:
-        return Reply.text("No habits yet. Add one: ", code("/habit add Read every=day"))
+        return Reply.text("No habits yet. Add one: ", cmd("habit add", "Read", every="day"))
     reply = Reply.text(bold("Your habits"))
     for habit in habits:
         reply.bullet(bold(habit.name), f" — {habit_line(habit)}")
@@ -103,7 +103,7 @@ async def habit_edit(ctx: Ctx, args: dict[str, Any]) -> Reply:
     if "rename" in args:
         changes["name"] = args["rename"]
     if not changes:
-        raise InvalidInput("Say what to change, e.g. /habit edit Read every=weekdays.")
+        raise Refused("Say what to change, e.g. ", cmd("habit edit", "Read", every="weekdays"), ".")
     await edit_habit(ctx.session, ctx.user, habit, changes, ctx.now)
     return Reply.text("Updated ", bold(habit.name), f": {habit_line(habit)}.")
 
@@ -151,7 +151,7 @@ async def _pending(ctx: Ctx) -> Reply:
         if i.scheduled and not i.done
     ]
     if not items:
-        return Reply.text("Nothing pending today 🎉. ", code("/today"), " shows your list.")
+        return Reply.text("Nothing pending today 🎉. ", cmd("today"), " shows your list.")
     reply = Reply(private=True).add("Which habit did you do?")
     for item in items:
         reply.button_row(done_button(item.habit.id, item.habit.name))
@@ -177,7 +177,7 @@ async def undo_(ctx: Ctx, args: dict[str, Any]) -> Reply:
 async def today(ctx: Ctx, args: dict[str, Any]) -> Reply:
     items = await today_items(ctx.session, ctx.user.id, ctx.today)
     if not items:
-        return Reply.text("No habits yet. Add one: ", code("/habit add Read every=day"))
+        return Reply.text("No habits yet. Add one: ", cmd("habit add", "Read", every="day"))
     reply = Reply.text(bold(f"Today, {ctx.today:%a %d %b}"))
     for item in items:
         habit = item.habit
@@ -209,7 +209,7 @@ async def stats(ctx: Ctx, args: dict[str, Any]) -> Reply:
         habit_id = (await find_habit(ctx.session, ctx.user.id, args["habit"])).id
     all_stats = await habit_stats(ctx.session, ctx.user.id, ctx.today, habit_id)
     if not all_stats:
-        return Reply.text("No habits yet. Add one: ", code("/habit add Read every=day"))
+        return Reply.text("No habits yet. Add one: ", cmd("habit add", "Read", every="day"))
     since = ctx.today - timedelta(weeks=26)
     if habit_id is not None:
         s = all_stats[0]

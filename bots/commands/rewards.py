@@ -6,7 +6,8 @@ from typing import Any
 
 from bots.commands.context import Ctx
 from bots.commands.registry import command
-from bots.reply import Reply, bold, code
+from bots.commands.usage import cmd
+from bots.reply import Reply, bold
 from core.rewards.badges import badge_title
 from core.rewards.claims import GEM_CYCLE, format_gems
 from core.rewards.ledger import FREEZE_PRICE_GEMS, MAX_FREEZES, balances
@@ -34,7 +35,7 @@ async def wallet(ctx: Ctx, args: dict[str, Any]) -> Reply:
     reply.bullet(f"🧊 streak freezes: {money.freezes}/{MAX_FREEZES}")
     reply.bullet(f"🏅 badges: {len(badges)}")
     if money.freezes < MAX_FREEZES:
-        reply.add(f"A freeze costs {format_gems(FREEZE_PRICE_GEMS)} gems: ", code("/freeze buy"))
+        reply.add(f"A freeze costs {format_gems(FREEZE_PRICE_GEMS)} gems: ", cmd("freeze buy"))
     return reply
 
 

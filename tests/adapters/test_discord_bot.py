@@ -98,7 +98,7 @@ async def test_onboarding_in_dms(h: DiscordHarness, alice: Payload, deps: Deps) 
     r = await h.slash(alice, "start")
     assert r.done and not r.errors, r.errors
     assert r.type == 4 and r.response["flags"] is None
-    assert "👋 Hi **alice**" in r.content and "`/timezone Europe/Berlin`" in r.content
+    assert "👋 Hi **alice**" in r.content and "`/timezone zone:Europe/Berlin`" in r.content
     async with deps.db.session() as session:
         account = await session.scalar(select(Account).where(Account.platform == "discord"))
     assert account is not None

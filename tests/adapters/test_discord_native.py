@@ -3,11 +3,12 @@ that replace their message. Raw interaction payloads through the real client and
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from sqlalchemy import func, select
 
-from bots.commands import Deps
+from bots.commands import REGISTRY, Deps
 from bots.commands.executor import NOT_YOURS
 from core.storage.models import CheckIn
 from tests.adapters import test_discord_bot as base
@@ -49,3 +50,37 @@ async def test_someone_elses_button_is_refused_and_a_press_names_who_pressed(
     assert pressed.type == 7  # UPDATE_MESSAGE: the result replaces the message
     assert pressed.content.startswith("**alice**: ✅ **Gym** done for today")
     assert buttons(pressed.response) == []
+
+
+KEY_VALUE = re.compile(r"`[^`]*\b[a-z]+=[^`]*`")
+
+
+async def test_usage_text_on_discord_is_the_slash_command_with_its_options(
+    h: DiscordHarness, alice: Payload
+) -> None:
+    shown: list[str] = []
+    for top in REGISTRY.tops():
+        r = await h.slash(alice, "help", {"command": top})
+        shown.append(r.content or "")
+    for name in ("start", "settings", "today", "habit list", "challenges", "leaderboard"):
+        shown.append((await h.slash(alice, name, {})).content or "")
+    shown.append((await h.slash(alice, "habit edit", {"name": "Nope"})).content or "")
+    text = "\n".join(shown)
+    assert not KEY_VALUE.findall(text), KEY_VALUE.findall(text)[:5]
+    assert "`/habit add name:Read every:day remind:21:00`" in text  # /start's second step
+    assert "`/habit add name:Read every:day remind:21:00 target:20 unit:pages`" in text  # help
+    assert "[every:day|weekdays|mon,wed,fri|3/week]" in text  # a usage line's options
+    assert "`/challenge-new title:30 days of reading days:30 habits:Read;Stretch" in text
+    assert "also: /habits" not in text  # Discord has no aliases
+
+
+async def test_user_text_shows_as_typed_and_copies_back(
+    h: DiscordHarness, alice: Payload
+) -> None:
+    name = "Ping <@123> in <#456> or <@&1> `x`"
+    added = await h.slash(alice, "habit add", {"name": name})
+    content = added.content or ""
+    assert r"\<@123>" in content and r"\<#456>" in content and r"\<@&1>" in content
+    assert "ˋ" not in content
+    # The /done hint in a code span keeps the backticks, so copying it gives the real name.
+    assert f"`` /done habit:{name} ``" in content

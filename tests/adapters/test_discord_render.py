@@ -9,7 +9,8 @@ from bots.reply import Action, Button, Reply, Span, bold, code, italic
 
 def test_styles_and_escaping() -> None:
     reply = Reply.text("Hi ", bold("a*b"), " ", italic("x_y"), " ", code("`rm`"), " ~~no~~")
-    assert chunks(reply) == [r"Hi **a\*b** *x\_y* `ˋrmˋ` \~\~no\~\~"]
+    # a backtick in code copies back exactly: a double-backtick span, padded
+    assert chunks(reply) == [r"Hi **a\*b** *x\_y* `` `rm` `` \~\~no\~\~"]
     assert span_md(Span(" padded ", "bold")) == " **padded** "  # "** x**" would not be bold
     assert span_md(Span("", "code")) == ""
 

@@ -98,7 +98,7 @@ async def test_settings_show(say: Say) -> None:
         "quiet: off",
     ):
         assert line in text
-    assert "/settings key=value" in text
+    assert "Change with /settings [" in text and "e.g. /settings quiet=22:00-07:00" in text
 
 
 @pytest.mark.parametrize(
