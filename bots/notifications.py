@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from bots.reply import Action, Button, Reply, bold, code
+from bots.reply import Action, Button, Reply, bold
 
 Renderer = Callable[[dict[str, Any]], Reply]
 RENDERERS: dict[str, Renderer] = {}
@@ -26,7 +26,10 @@ def render(kind: str, data: dict[str, Any]) -> Reply:
     renderer = RENDERERS.get(kind)
     if renderer is None:
         raise KeyError(f"no renderer for outbox kind {kind!r}")
-    return renderer(data)
+    reply = renderer(data)
+    if reply.owner is None and isinstance(data.get("user_id"), int):
+        reply.owner = data["user_id"]  # its buttons are for the person it is sent to
+    return reply
 
 
 @renders("answer")
@@ -57,14 +60,16 @@ def _reminder(data: dict[str, Any]) -> Reply:
 
 @renders("nudge")
 def _nudge(data: dict[str, Any]) -> Reply:
+    from bots.commands.usage import cmd  # the commands layer imports this module
+
     # Older rows (queued before the habit was named) read as before.
     on = f" on {data['habit']}" if data.get("habit") else ""
     streak = bold(f"streak of {data['streak']}{on}")
     if data.get("checked_in"):
         return Reply.text(
-            "💎 You checked in today: ", code("/claim"), " your gems before midnight to keep your ",
+            "💎 You checked in today: ", cmd("claim"), " your gems before midnight to keep your ",
             streak, " and the 7-day cycle going.",
         ).button_row(Button("💎 Claim", Action("claim")))
     return Reply.text(
-        "🔥 Keep your ", streak, " alive: check in today, then ", code("/claim"), " your gems.",
+        "🔥 Keep your ", streak, " alive: check in today, then ", cmd("claim"), " your gems.",
     ).button_row(Button("✅ Check in", Action("done")))

@@ -13,9 +13,21 @@ Style = Literal["plain", "bold", "italic", "code"]
 
 
 @dataclass(frozen=True)
+class Usage:
+    """A command to type, as data: each adapter writes it in its platform's dialect (chat text
+    `/habit add Read every=day`; on Discord the slash command with its options)."""
+
+    command: str  # the registry's name, e.g. "habit add"
+    values: tuple[tuple[str, str], ...] = ()  # (arg name, value or <placeholder>)
+    template: bool = False  # the whole usage line: every argument, with placeholders
+
+
+@dataclass(frozen=True)
 class Span:
-    text: str
+    text: str  # for a usage: its chat-text form (Telegram, console, plain text)
     style: Style = "plain"
+    usage: Usage | None = None
+    chat_only: bool = False  # true of typed chat text only (aliases): slash menus leave it out
 
 
 Line = tuple[Span, ...]
@@ -63,6 +75,7 @@ class Reply:
     image_name: str = "image.png"
     image_alt: str | None = None  # a text stand-in for terminals (e.g. a text heatmap)
     private: bool = False  # holds private data: deliver in a private chat or ephemerally
+    owner: int | None = None  # the core user its buttons are bound to (None: anyone may press)
     error: bool = False
 
     @classmethod
@@ -95,6 +108,7 @@ class Reply:
             self.image, self.image_name = other.image, other.image_name
         self.image_alt = self.image_alt or other.image_alt
         self.private = self.private or other.private
+        self.owner = self.owner if self.owner is not None else other.owner
         return self
 
     def plain(self) -> str:
@@ -102,9 +116,7 @@ class Reply:
 
     def to_data(self) -> dict[str, Any]:
         """JSON-safe, for an outbox row that must survive a restart (from_data reads it)."""
-        data: dict[str, Any] = {
-            "lines": [[[s.text, s.style] for s in line] for line in self.lines],
-        }
+        data: dict[str, Any] = {"lines": [[_span_data(s) for s in line] for line in self.lines]}
         if self.buttons:
             data["buttons"] = [
                 [[b.label, b.action.command, b.action.args] for b in row] for row in self.buttons
@@ -117,12 +129,14 @@ class Reply:
         for flag in ("private", "error"):
             if getattr(self, flag):
                 data[flag] = True
+        if self.owner is not None:
+            data["owner"] = self.owner
         return data
 
     @classmethod
     def from_data(cls, data: dict[str, Any]) -> Reply:
         return cls(
-            lines=[tuple(Span(text, style) for text, style in line) for line in data["lines"]],
+            lines=[tuple(_span(item) for item in line) for line in data["lines"]],
             buttons=[
                 [Button(label, Action(command, args)) for label, command, args in row]
                 for row in data.get("buttons", [])
@@ -131,8 +145,35 @@ class Reply:
             image_name=data.get("image_name", "image.png"),
             image_alt=data.get("image_alt"),
             private=bool(data.get("private")),
+            owner=data.get("owner"),
             error=bool(data.get("error")),
         )
+
+
+def _span_data(span: Span) -> list[Any]:
+    """[text, style] for most spans; a usage or a chat-only span carries a third item."""
+    if span.usage is None and not span.chat_only:
+        return [span.text, span.style]
+    extra: dict[str, Any] = {"chat_only": span.chat_only}
+    if span.usage is not None:
+        extra |= {
+            "command": span.usage.command,
+            "values": [list(pair) for pair in span.usage.values],
+            "template": span.usage.template,
+        }
+    return [span.text, span.style, extra]
+
+
+def _span(item: list[Any]) -> Span:
+    text, style, *rest = item
+    if not rest:
+        return Span(text, style)
+    extra = rest[0]
+    usage = None
+    if "command" in extra:
+        values = tuple((name, value) for name, value in extra["values"])
+        usage = Usage(extra["command"], values, extra["template"])
+    return Span(text, style, usage, extra["chat_only"])
 
 
 def split_text(text: str, limit: int) -> list[str]:

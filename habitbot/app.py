@@ -105,7 +105,7 @@ async def run(settings: Settings) -> None:
     for secret_setting in settings.secrets():
         hide_in_logs(secret_setting)
     db = await open_database(settings)
-    deps = Deps(db, SystemClock())
+    deps = Deps(db, SystemClock(), button_key=settings.button_key())
     services: dict[str, Coroutine[Any, Any, None]] = {}  # name -> runs until cancelled
     notifiers: dict[str, Notifier] = {}  # platform -> how the outbox reaches its chats
     closers: list[Callable[[], Awaitable[None]]] = []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 from pydantic import SecretStr
@@ -47,6 +48,14 @@ class Settings(BaseSettings):
             self.planner_api_key,
         ]
         return [v.get_secret_value() for v in values if v is not None and v.get_secret_value()]
+
+    def button_key(self) -> bytes:
+        """The key that signs button data: from SECRET_KEYS, else from the bot tokens, so every
+        process of one bot shares it and a restart keeps old buttons working (changing the
+        secret expires them)."""
+        secret = self.secret_keys or self.telegram_bot_token or self.discord_bot_token
+        value = secret.get_secret_value() if secret is not None else ""
+        return hashlib.sha256(b"habitbot buttons\0" + value.encode()).digest()
 
     def db_url(self) -> str:
         if self.database_url:

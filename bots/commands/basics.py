@@ -7,8 +7,9 @@ from typing import Any
 from bots.commands.context import Ctx
 from bots.commands.format import quiet_notice
 from bots.commands.registry import REGISTRY, Arg, command
+from bots.commands.usage import cmd, example, usage
 from bots.parsing import UsageError
-from bots.reply import Reply, bold, code, italic
+from bots.reply import Reply, Span, bold, code, italic
 from core.clock import local_now
 from core.errors import InvalidInput, NotFound
 from core.habits.service import list_habits, refresh_reminder
@@ -21,17 +22,17 @@ async def start(ctx: Ctx, args: dict[str, Any]) -> Reply:
     if ctx.group is not None:
         return reply.add(
             "This group is on Habitbot now: ",
-            code("/group"),
+            cmd("group show"),
             " shows it, ",
-            code("/challenges"),
+            cmd("challenges"),
             " lists challenges to join.",
         )
     return (
         reply.blank()
-        .add("1. Set your time zone: ", code("/timezone Europe/Berlin"))
-        .add("2. Add a habit: ", code("/habit add Read every=day remind=21:00"))
-        .add("3. Check in each day: ", code("/done Read"), " — then ", code("/claim"), " gems")
-        .add("Your time zone is ", bold(ctx.user.timezone), ". ", code("/help"), " lists all.")
+        .add("1. Set your time zone: ", cmd("timezone", "Europe/Berlin"))
+        .add("2. Add a habit: ", cmd("habit add", "Read", every="day", remind="21:00"))
+        .add("3. Check in each day: ", cmd("done", "Read"), " — then ", cmd("claim"), " gems")
+        .add("Your time zone is ", bold(ctx.user.timezone), ". ", cmd("help"), " lists all.")
     )
 
 
@@ -48,11 +49,13 @@ async def help_(ctx: Ctx, args: dict[str, Any]) -> Reply:
         reply = Reply.text(bold("Commands"))
         for top, commands in tops.items():
             if len(commands) == 1:  # a lone subcommand (/freeze buy) is listed as itself
-                reply.add(code(f"/{commands[0].name}"), f" — {commands[0].description}")
+                reply.add(cmd(commands[0].name), f" — {commands[0].description}")
                 continue
             subs = [c.sub for c in commands if c.sub]
             reply.add(code(f"/{top}"), f" — {_group_desc(top, subs)}")
-        return reply.add("Send ", code("/help <command>"), " for details, e.g. /help habit.")
+        return reply.add(
+            "Send ", cmd("help", "<command>"), " for details, e.g. ", cmd("help", "habit"), "."
+        )
     top = wanted.split()[0]
     if top not in tops:
         found, _ = REGISTRY.resolve(wanted.split())
@@ -60,15 +63,16 @@ async def help_(ctx: Ctx, args: dict[str, Any]) -> Reply:
             raise NotFound(f"There is no /{wanted[:32]} command. Send /help for the list.")
         top = found.top
     reply = Reply()
-    for cmd in tops[top]:
-        reply.add(code(cmd.usage())).add("  ", cmd.description)
-        for arg in cmd.args:
+    for each in tops[top]:
+        reply.add(usage(each.name)).add("  ", each.description)
+        for arg in each.args:
             reply.add("  ", italic(arg.name), f": {arg.description}")
-        for example in cmd.examples:
-            reply.add("  e.g. ", code(example))
-        if cmd.aliases:
-            reply.add("  also: ", ", ".join(f"/{a}" for a in cmd.aliases))
-    if any(a.keyword for cmd in tops[top] for a in cmd.args):
+        for text in each.examples:
+            reply.add("  e.g. ", example(text))
+        if each.aliases:  # chat text only: a slash menu has no aliases
+            names = ", ".join(f"/{a}" for a in each.aliases)
+            reply.lines.append((Span("  also: ", chat_only=True), Span(names, chat_only=True)))
+    if any(a.keyword for each in tops[top] for a in each.args):
         reply.add(
             "Options are key=value in any order; a text option takes the words up to the next "
             'option. Put "quotes" around a name to keep it whole.'
@@ -107,6 +111,7 @@ async def timezone(ctx: Ctx, args: dict[str, Any]) -> Reply:
     Arg("nudges", "the evening nudge to claim", "choice", keyword=True, choices=("on", "off")),
     Arg("quiet", "quiet hours like 22:00-07:00, or off", "word", keyword=True, max_length=16),
     examples=("/settings quiet=22:00-07:00 nudges=off",),
+    private=True,
 )
 async def settings(ctx: Ctx, args: dict[str, Any]) -> Reply:
     user = ctx.user
@@ -125,7 +130,8 @@ async def settings(ctx: Ctx, args: dict[str, Any]) -> Reply:
     reply.bullet("nudges: ", bold("on" if user.nudges else "off"))
     reply.bullet("quiet: ", bold(quiet_text(user)))
     if not args:
-        reply.add("Change with ", code("/settings key=value"), ", e.g. ", code("quiet=22:00-07:00"))
+        example_ = cmd("settings", quiet="22:00-07:00")
+        reply.add("Change with ", usage("settings"), ", e.g. ", example_)
     if "quiet" in args:
         for habit in await list_habits(ctx.session, user.id):
             reply.extend(quiet_notice(user, habit))

@@ -11,6 +11,7 @@ from bots.charts import bar_chart_png, grid_text
 from bots.commands.context import Ctx
 from bots.commands.format import pct
 from bots.commands.registry import Arg, command
+from bots.commands.usage import Refused, cmd
 from bots.notifications import renders
 from bots.reply import Reply, bold, code, italic
 from core.challenges import lifecycle
@@ -93,7 +94,7 @@ async def group_show(ctx: Ctx, args: dict[str, Any]) -> Reply:
     else:
         reply.add("No challenges running.")
     if ctx.is_admin:
-        reply.add("Admins: ", code("/challenge new"), ", ", code("/group settings"))
+        reply.add("Admins: ", cmd("challenge new"), ", ", cmd("group settings"))
     return reply
 
 
@@ -118,7 +119,7 @@ async def group_settings(ctx: Ctx, args: dict[str, Any]) -> Reply:
     if not ctx.is_admin:
         raise InvalidInput("Only group admins can change the group's settings.")
     if not args:
-        raise InvalidInput("Say what to change, e.g. /group settings digest=20:00.")
+        raise Refused("Say what to change, e.g. ", cmd("group settings", digest="20:00"), ".")
     digest = args.get("digest")
     if digest is not None and len(digest) > 1:
         raise InvalidInput("The digest goes out once a day: give one time.")
@@ -149,13 +150,16 @@ def _require_group(ctx: Ctx) -> Any:
 async def join(ctx: Ctx, args: dict[str, Any]) -> Reply:
     if "challenge" not in args:
         if ctx.group is None:
-            raise InvalidInput("Give a challenge id or invite code: /join 12. /challenges lists.")
+            raise Refused(
+                "Give a challenge id or invite code: ", cmd("join", 12), ". ", cmd("challenges"),
+                " lists them.",
+            )
         await join_group(ctx.session, ctx.group.id, ctx.user.id, ctx.now)
         return Reply.text(
             "You are a member of ",
             bold(ctx.group.title),
             ". ",
-            code("/challenge list"),
+            cmd("challenge list"),
             " shows its challenges.",
         )
     challenge, added = await join_challenge(
@@ -167,9 +171,9 @@ async def join(ctx: Ctx, args: dict[str, Any]) -> Reply:
     habits = await challenge_habits(ctx.session, challenge.id)
     return reply.add(
         "Check in with ",
-        code(f"/done {habits[0]}"),
+        cmd("done", habits[0]),
         "; ",
-        code(f"/leaderboard {challenge.id}"),
+        cmd("leaderboard", challenge.id),
         " shows the board.",
     )
 
@@ -242,14 +246,15 @@ async def challenge_new(ctx: Ctx, args: dict[str, Any]) -> Reply:
     )
     reply.add(f"{_when(challenge)} · {', '.join(habits)}")
     if challenge.is_private:
+        reply.private = True  # the code is for the creator to share, not for the whole group
         reply.add(
             "Invite code: ",
             code(challenge.invite_code or ""),
             " — share it: ",
-            code(f"/join {challenge.invite_code}"),
+            cmd("join", challenge.invite_code),
         )
     else:
-        reply.add("Join with ", code(f"/join {challenge.id}"))
+        reply.add("Join with ", cmd("join", challenge.id))
     if ctx.group is None:
         await join_challenge(
             ctx.session,
@@ -281,7 +286,7 @@ async def challenge_list(ctx: Ctx, args: dict[str, Any]) -> Reply:
         return reply
     mine = await my_challenges(ctx.session, ctx.user.id)
     if not mine:
-        return Reply.text("You are in no challenge. ", code("/challenges"), " lists public ones.")
+        return Reply.text("You are in no challenge. ", cmd("challenges"), " lists public ones.")
     reply = Reply.text(bold("Your challenges"))
     for c, joined in mine:
         _line(reply, c, ctx.today)
@@ -303,17 +308,17 @@ async def challenges(ctx: Ctx, args: dict[str, Any]) -> Reply:
     if not items and total:
         return Reply.text(
             f"There is no page {page}: {total} public challenges fit on {pages}. ",
-            code(f"/challenges {pages}"),
+            cmd("challenges", pages),
             error=True,
         )
     if not items:
-        return Reply.text("No public challenges yet. Start one: ", code("/challenge new"))
+        return Reply.text("No public challenges yet. Start one: ", cmd("challenge new"))
     reply = Reply.text(bold(f"Public challenges (page {page}/{pages})"))
     for c in items:
         _line(reply, c, ctx.today)
     if page < pages:
-        reply.add("More: ", code(f"/challenges {page + 1}"))
-    return reply.add("Join with ", code("/join <id>"))
+        reply.add("More: ", cmd("challenges", page + 1))
+    return reply.add("Join with ", cmd("join", "<id>"))
 
 
 @command(
@@ -339,12 +344,13 @@ async def challenge_info(ctx: Ctx, args: dict[str, Any]) -> Reply:
     CHALLENGE_REQUIRED,
     examples=("/challenge invite 12",),
     group=True,
+    private=True,
 )
 async def challenge_invite(ctx: Ctx, args: dict[str, Any]) -> Reply:
     c = await get_visible(ctx.session, args["challenge"], ctx.user, ctx.group, ctx.inv.is_admin)
     await require_manager(ctx.session, c, ctx.user, ctx.group, ctx.inv.is_admin)
     if c.invite_code is None:
-        return Reply.text(bold(c.title), " is public: anyone joins with ", code(f"/join {c.id}"))
+        return Reply.text(bold(c.title), " is public: anyone joins with ", cmd("join", c.id))
     return Reply.text("Invite code for ", bold(c.title), ": ", code(c.invite_code))
 
 
@@ -365,21 +371,21 @@ async def challenge_end(ctx: Ctx, args: dict[str, Any]) -> Reply:
     return reply.extend(_board_reply(c, final.board, ctx.user.id, final=True))
 
 
-async def _pick(ctx: Ctx, ref: str | None) -> Challenge:
+async def _pick(ctx: Ctx, ref: str | None, command: str) -> Challenge:
     if ref:
         return await get_visible(ctx.session, ref, ctx.user, ctx.group, ctx.inv.is_admin)
     active = await active_in_scope(ctx.session, ctx.user.id, ctx.group)
     if len(active) == 1:
         return active[0]
     if not active:
-        raise InvalidInput("No active challenge here. Give an id: /leaderboard 12.")
+        raise Refused("No active challenge here. Give an id: ", cmd(command, 12), ".")
     ids = ", ".join(f"#{c.id} {c.title}" for c in active[:5])
     raise InvalidInput(f"Several challenges are running ({ids}); give the id.")
 
 
 @command("leaderboard", "A challenge's ranking and collective progress", CHALLENGE, group=True)
 async def leaderboard_(ctx: Ctx, args: dict[str, Any]) -> Reply:
-    c = await _pick(ctx, args.get("challenge"))
+    c = await _pick(ctx, args.get("challenge"), "leaderboard")
     board = await leaderboard(ctx.session, c, challenge_today(c, ctx.now), me=ctx.user.id)
     return _board_reply(c, board, ctx.user.id, final=c.status == "ended")
 
@@ -388,7 +394,7 @@ def _board_reply(c: Challenge, board: Board, me: int, final: bool) -> Reply:
     title = f"{'Final board' if final else 'Leaderboard'}: {c.title}"
     reply = Reply.text(bold(title))
     if not board.rows:
-        return reply.add("Nobody has joined yet. ", code(f"/join {c.id}"))
+        return reply.add("Nobody has joined yet. ", cmd("join", c.id))
     medals = {1: "🥇", 2: "🥈", 3: "🥉"}
     for r in board.rows:
         mark = " ← you" if r.user_id == me else ""
@@ -408,13 +414,15 @@ def _board_reply(c: Challenge, board: Board, me: int, final: bool) -> Reply:
     return reply
 
 
-@command("progress", "Your own grid for a challenge: days × habits", CHALLENGE, group=True)
+@command(
+    "progress", "Your own grid for a challenge: days × habits", CHALLENGE, group=True, private=True
+)
 async def progress(ctx: Ctx, args: dict[str, Any]) -> Reply:
-    c = await _pick(ctx, args.get("challenge"))
+    c = await _pick(ctx, args.get("challenge"), "progress")
     today = challenge_today(c, ctx.now)
     grid = await progress_grid(ctx.session, c, ctx.user.id, today)
     if grid is None:
-        return Reply.text("You are not in ", bold(c.title), ". Join: ", code(f"/join {c.id}"))
+        return Reply.text("You are not in ", bold(c.title), ". Join: ", cmd("join", c.id))
     cells: dict[tuple[int, date], bool | None] = {}
     for i in range(len(grid.habits)):
         for day in grid.days:
@@ -444,7 +452,7 @@ def _start_notice(data: dict[str, Any]) -> Reply:
         bold(data["title"]),
         f" starts today: {data['days']} day{'' if data['days'] == 1 else 's'}, until "
         f"{date.fromisoformat(data['end_date']):%d %b %Y}. Join with ",
-        code(f"/join {data['challenge_id']}"),
+        cmd("join", data["challenge_id"]),
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Literal
@@ -36,12 +37,19 @@ class Invocation:
     # Where the platform lets the bot write to this person privately even when the command
     # came from a group (Discord DMs); Telegram needs the user to open a private chat first.
     reach: str | None = None
+    # A pressed button (its signature checked by the adapter): whose button it was, if
+    # anyone's. Someone else pressing it is refused; the result names who pressed.
+    button: bool = False
+    button_owner: int | None = None
 
 
 @dataclass
 class Deps:
     db: Database
     clock: Clock
+    # Signs button data (bots/actions.py). The app derives it from its settings so buttons
+    # survive restarts and work across processes; a random one suits tests and the console.
+    button_key: bytes = field(default_factory=lambda: secrets.token_bytes(32))
 
 
 @dataclass

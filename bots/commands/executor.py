@@ -12,14 +12,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bots.commands.context import Ctx, Deps, Invocation
 from bots.commands.registry import REGISTRY, Command, Registry
+from bots.commands.usage import Refused, cmd, usage
 from bots.parsing import UsageError, convert_all, parse_text, split_command
-from bots.reply import Reply, bold, code
+from bots.reply import Reply, Span, bold, code
 from core.errors import DomainError
 from core.groups.service import enter_group
 from core.rewards.freezes import apply_missed_day_freezes
 from core.users.accounts import resolve_account
 
 log = logging.getLogger("habitbot.commands")
+
+NOT_YOURS = "This button is not yours: it acts for the person it was shown to."
 
 
 class Answer(Protocol):
@@ -49,7 +52,9 @@ async def execute(
     except AlreadyAnswered:
         raise
     except UsageError as error:
-        reply = Reply.text(str(error), error=True).add("Usage: ", code(_usage(inv, registry)))
+        reply = Reply.text(str(error), error=True).add("Usage: ", _usage(inv, registry))
+    except Refused as error:
+        reply = error.reply
     except DomainError as error:
         reply = Reply.text(str(error), error=True)
     except Exception:
@@ -91,10 +96,10 @@ def _unknown(name: str, registry: Registry, typed: list[str] | None = None) -> R
             )
             reply = Reply.text(f"/{top} has no {typed[0][:20]!r}.", error=True)
             if close:
-                reply.add("Did you mean ", code(f"/{top} {close[0]}"), "?")
+                reply.add("Did you mean ", cmd(f"{top} {close[0]}"), "?")
             reply.add(f"/{top} has:")
         for sub in subs:
-            reply.add(code(sub.usage()), f" — {sub.description}")
+            reply.add(usage(sub.name), f" — {sub.description}")
         return reply
     shown = name[:32]
     close = difflib.get_close_matches(name.lower(), registry.text_names(), n=2, cutoff=0.6)
@@ -103,7 +108,7 @@ def _unknown(name: str, registry: Registry, typed: list[str] | None = None) -> R
     )
     if close:
         reply.add("Did you mean ", *_join([code(f"/{c}") for c in close]), "?")
-    return reply.add("Send ", code("/help"), " for the list.")
+    return reply.add("Send ", cmd("help"), " for the list.")
 
 
 def _join(spans: list[Any]) -> list[Any]:
@@ -113,11 +118,11 @@ def _join(spans: list[Any]) -> list[Any]:
     return out
 
 
-def _usage(inv: Invocation, registry: Registry) -> str:
+def _usage(inv: Invocation, registry: Registry) -> Span:
     found = registry.get(inv.command) if inv.command else None
     if found is None and inv.text:
         found, _ = registry.resolve(split_command(inv.text)[0])
-    return found.usage() if found else "/help"
+    return usage(found.name) if found else cmd("help")
 
 
 async def _run(
@@ -130,6 +135,8 @@ async def _run(
         user, account, created = await resolve_account(
             session, inv.platform, inv.user_id, inv.user_name, private_chat, now, reach=inv.reach
         )
+        if inv.button and inv.button_owner not in (None, user.id):
+            return Reply.text(NOT_YOURS, error=True)
         group = None
         if inv.chat.kind == "group":
             group = await enter_group(
@@ -148,8 +155,12 @@ async def _run(
             days = ", ".join(d.strftime("%a %d %b") for d in frozen)
             notices.append(Reply.text("🧊 A streak freeze covered ", bold(days), "."))
         reply = await command.handler(ctx, args)
+        reply.private = reply.private or command.private
+        reply.owner = user.id
         for notice in notices:
             reply = notice.extend(reply)
+        if inv.button and inv.chat.kind == "group" and reply.lines and not reply.private:
+            reply.lines[0] = (bold(inv.user_name), Span(": "), *reply.lines[0])  # who pressed
         if answer is not None and not await answer.record(session, reply, now):
             raise AlreadyAnswered
     return reply

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from bots.reply import Reply, bold, code
+from bots.commands.usage import usage
+from bots.reply import Reply, bold
 from core.habits.service import schedule_of
 from core.habits.streaks import Streak
 from core.reminders import quiet_clashes
@@ -51,7 +52,9 @@ def quiet_notice(user: User, habit: Habit) -> Reply:
             reply.add(
                 f"🌙 {habit.name} at {clash.time} is in your quiet hours: it would wait until "
                 f"{clash.held_until}, over an hour late, so it is not sent. ",
-                code("/settings quiet="),
+                "Change them with ",
+                usage("settings"),
+                ".",
             )
         else:
             reply.add(

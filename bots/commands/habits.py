@@ -16,8 +16,8 @@ from bots.commands.format import (
     streak_text,
 )
 from bots.commands.registry import Arg, command
-from bots.reply import Action, Button, Reply, bold, code, italic
-from core.errors import InvalidInput
+from bots.commands.usage import Refused, cmd
+from bots.reply import Action, Button, Reply, bold, italic
 from core.habits.names import MAX_NAME
 from core.habits.service import (
     add_habit,
@@ -78,18 +78,18 @@ async def habit_add(ctx: Ctx, args: dict[str, Any]) -> Reply:
     )
     reply = Reply.text("Added ", bold(habit.name), f": {habit_line(habit)}.")
     if habit.remind_at and ctx.user.timezone == "UTC":
-        reply.add("Reminders use UTC until you set ", code("/timezone"), ".")
+        reply.add("Reminders use UTC until you set ", cmd("timezone"), ".")
     reply.extend(quiet_notice(ctx.user, habit))
-    return reply.add("Check in with ", code(f"/done {habit.name}"), ".").button_row(
+    return reply.add("Check in with ", cmd("done", habit.name), ".").button_row(
         done_button(habit.id, "Done today")
     )
 
 
-@command("habit list", "List your habits", aliases=("habits",), default=True)
+@command("habit list", "List your habits", aliases=("habits",), default=True, private=True)
 async def habit_list(ctx: Ctx, args: dict[str, Any]) -> Reply:
     habits = await list_habits(ctx.session, ctx.user.id)
     if not habits:
-        return Reply.text("No habits yet. Add one: ", code("/habit add Read every=day"))
+        return Reply.text("No habits yet. Add one: ", cmd("habit add", "Read", every="day"))
     reply = Reply.text(bold("Your habits"))
     for habit in habits:
         reply.bullet(bold(habit.name), f" — {habit_line(habit)}")
@@ -114,7 +114,7 @@ async def habit_edit(ctx: Ctx, args: dict[str, Any]) -> Reply:
     if "rename" in args:
         changes["name"] = args["rename"]
     if not changes:
-        raise InvalidInput("Say what to change, e.g. /habit edit Read every=weekdays.")
+        raise Refused("Say what to change, e.g. ", cmd("habit edit", "Read", every="weekdays"), ".")
     await edit_habit(ctx.session, ctx.user, habit, changes, ctx.now)
     reply = Reply.text("Updated ", bold(habit.name), f": {habit_line(habit)}.")
     return reply.extend(quiet_notice(ctx.user, habit))
@@ -162,11 +162,11 @@ async def done(ctx: Ctx, args: dict[str, Any]) -> Reply:
 async def _pending(ctx: Ctx) -> Reply:
     every = await today_items(ctx.session, ctx.user.id, ctx.today)
     if not every:
-        return Reply.text("No habits yet. Add one: ", code("/habit add Read every=day"))
+        return Reply.text("No habits yet. Add one: ", cmd("habit add", "Read", every="day"))
     items = [i for i in every if i.scheduled and not i.done]
     if not items:
-        return Reply.text("Nothing pending today 🎉. ", code("/today"), " shows your list.")
-    reply = Reply.text("Which habit did you do?")
+        return Reply.text("Nothing pending today 🎉. ", cmd("today"), " shows your list.")
+    reply = Reply(private=True).add("Which habit did you do?")
     for item in items:
         reply.button_row(done_button(item.habit.id, item.habit.name))
     return reply
@@ -188,11 +188,11 @@ async def undo_(ctx: Ctx, args: dict[str, Any]) -> Reply:
     return Reply.text("↩️ Undid ", bold(habit.name), f" for {when}.")
 
 
-@command("today", "Today's checklist: done, pending, not scheduled", group=True)
+@command("today", "Today's checklist: done, pending, not scheduled", group=True, private=True)
 async def today(ctx: Ctx, args: dict[str, Any]) -> Reply:
     items = await today_items(ctx.session, ctx.user.id, ctx.today)
     if not items:
-        return Reply.text("No habits yet. Add one: ", code("/habit add Read every=day"))
+        return Reply.text("No habits yet. Add one: ", cmd("habit add", "Read", every="day"))
     reply = Reply.text(bold(f"Today, {ctx.today:%a %d %b}"))
     for item in items:
         habit = item.habit
@@ -216,6 +216,7 @@ async def today(ctx: Ctx, args: dict[str, Any]) -> Reply:
     "Streaks, completion, habit strength and your activity heatmap",
     Arg("habit", "one habit (leave out for all)", "text", complete="habit"),
     group=True,
+    private=True,
 )
 async def stats(ctx: Ctx, args: dict[str, Any]) -> Reply:
     habit_id = None
@@ -223,7 +224,7 @@ async def stats(ctx: Ctx, args: dict[str, Any]) -> Reply:
         habit_id = (await find_habit(ctx.session, ctx.user.id, args["habit"])).id
     all_stats = await habit_stats(ctx.session, ctx.user.id, ctx.today, habit_id)
     if not all_stats:
-        return Reply.text("No habits yet. Add one: ", code("/habit add Read every=day"))
+        return Reply.text("No habits yet. Add one: ", cmd("habit add", "Read", every="day"))
     since = ctx.today - timedelta(weeks=26)
     if habit_id is not None:
         s = all_stats[0]

@@ -52,6 +52,9 @@ class Command:
     default: bool = False  # the subcommand that a bare "/habit" runs
     admin: bool = False  # for the menu: shown to group admins
     group: bool = False  # for the menu: offered in group chats (every command works there)
+    # Its answer is about the caller (habits, balances, invite codes): asked in a group it is
+    # delivered privately (Telegram private chat, Discord ephemeral), never to the group.
+    private: bool = False
     examples: tuple[str, ...] = ()
 
     @property

@@ -6,14 +6,15 @@ from typing import Any
 
 from bots.commands.context import Ctx
 from bots.commands.registry import command
-from bots.reply import Reply, bold, code
+from bots.commands.usage import cmd
+from bots.reply import Reply, bold
 from core.rewards.badges import badge_title
 from core.rewards.claims import GEM_CYCLE, format_gems
 from core.rewards.ledger import FREEZE_PRICE_GEMS, MAX_FREEZES, balances
 from core.rewards.service import buy_freeze, claim, user_badges
 
 
-@command("claim", "Claim today's streak reward (gems, on a 7-day cycle)", group=True)
+@command("claim", "Claim today's streak reward (gems, on a 7-day cycle)", group=True, private=True)
 async def claim_(ctx: Ctx, args: dict[str, Any]) -> Reply:
     result = await claim(ctx.session, ctx.user, ctx.today, ctx.now)
     cycle = " ".join("●" if d <= result.cycle_day else "○" for d in range(1, len(GEM_CYCLE) + 1))
@@ -24,21 +25,21 @@ async def claim_(ctx: Ctx, args: dict[str, Any]) -> Reply:
     )
 
 
-@command("wallet", "Your coins, gems, streak freezes and badges")
+@command("wallet", "Your coins, gems, streak freezes and badges", private=True)
 async def wallet(ctx: Ctx, args: dict[str, Any]) -> Reply:
     money = await balances(ctx.session, ctx.user.id)
     badges = await user_badges(ctx.session, ctx.user.id)
-    reply = Reply(private=True).add(bold(f"{ctx.user.name}'s wallet"))
+    reply = Reply.text(bold(f"{ctx.user.name}'s wallet"))
     reply.bullet(f"🪙 coins: {money.coins}")
     reply.bullet(f"💎 gems: {format_gems(money.gems)}")
     reply.bullet(f"🧊 streak freezes: {money.freezes}/{MAX_FREEZES}")
     reply.bullet(f"🏅 badges: {len(badges)}")
     if money.freezes < MAX_FREEZES:
-        reply.add(f"A freeze costs {format_gems(FREEZE_PRICE_GEMS)} gems: ", code("/freeze buy"))
+        reply.add(f"A freeze costs {format_gems(FREEZE_PRICE_GEMS)} gems: ", cmd("freeze buy"))
     return reply
 
 
-@command("badges", "The badges you have earned")
+@command("badges", "The badges you have earned", private=True)
 async def badges_(ctx: Ctx, args: dict[str, Any]) -> Reply:
     badges = await user_badges(ctx.session, ctx.user.id)
     if not badges:
@@ -49,7 +50,7 @@ async def badges_(ctx: Ctx, args: dict[str, Any]) -> Reply:
     return reply
 
 
-@command("freeze buy", "Buy a streak freeze with gems; it covers one missed day")
+@command("freeze buy", "Buy a streak freeze with gems; it covers one missed day", private=True)
 async def freeze_buy(ctx: Ctx, args: dict[str, Any]) -> Reply:
     money = await buy_freeze(ctx.session, ctx.user, ctx.now)
     return Reply.text(

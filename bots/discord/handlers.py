@@ -27,7 +27,7 @@ from zoneinfo import available_timezones
 import discord
 from discord import app_commands
 
-from bots.actions import pressed
+from bots.actions import Pressed, pressed
 from bots.answers import OutboxAnswer, Receipts
 from bots.commands import Chat, Deps, Invocation, execute
 from bots.discord.render import Rendered, render
@@ -62,6 +62,7 @@ def invocation(
     command: str | None = None,
     values: dict[str, str] | None = None,
     text: str | None = None,
+    button: Pressed | None = None,
 ) -> Invocation:
     user = interaction.user
     if interaction.guild_id is None:
@@ -89,6 +90,8 @@ def invocation(
         values=values or {},
         is_admin=is_admin,
         reach=f"dm:{user.id}",  # Discord lets a bot DM anyone it shares a server with
+        button=button is not None,
+        button_owner=button.owner if button is not None else None,
     )
 
 
@@ -113,29 +116,35 @@ async def on_command(
 
 
 async def on_button(interaction: discord.Interaction[Any], data: str) -> None:
-    """A pressed button runs its action as the person who pressed it."""
+    """A pressed button runs its action as the person who pressed it; its result replaces the
+    message the button sat on (an error or a private result goes to the presser alone)."""
     deps = _client(interaction).deps
     record = recorded(interaction)
 
     async def run() -> Reply:
-        text = await pressed(deps, data)
-        if text is None:
+        button = await pressed(deps, data)
+        if button is None:
             return Reply.text(EXPIRED, error=True)
-        return await execute(deps, invocation(interaction, text=text), answer=record)
+        return await execute(
+            deps, invocation(interaction, text=button.text, button=button), answer=record
+        )
 
-    await answer(interaction, run(), record)
+    await answer(interaction, run(), record, edit=True)
 
 
 async def answer(
     interaction: discord.Interaction[Any],
     work: Awaitable[Reply],
     record: OutboxAnswer | None = None,
+    edit: bool = False,
 ) -> None:
     client = _client(interaction)
 
     async def prepare() -> Rendered:
         reply = await work
-        return await render(client.deps, reply, _ephemeral(interaction, reply))
+        rendered = await render(client.deps, reply, _ephemeral(interaction, reply))
+        rendered.error = reply.error
+        return rendered
 
     task = asyncio.ensure_future(prepare())
     try:
@@ -146,7 +155,7 @@ async def answer(
             rendered = await task
             await _send_deferred(interaction, rendered)
         else:
-            await _send(interaction, rendered)
+            await _send(interaction, rendered, edit)
         if record is not None and record.outbox_id is not None:
             client.receipts.sent(record.outbox_id)
     except discord.HTTPException as error:
@@ -161,9 +170,20 @@ async def answer(
         await say_privately(interaction, f"Something went wrong (ref {ref}). Please try again.")
 
 
-async def _send(interaction: discord.Interaction[Any], rendered: Rendered) -> None:
+async def _send(
+    interaction: discord.Interaction[Any], rendered: Rendered, edit: bool = False
+) -> None:
     first, *rest = rendered.messages()
-    await interaction.response.send_message(**first, ephemeral=rendered.ephemeral)
+    if edit and not rendered.ephemeral and not rendered.error:
+        # A button's result replaces its message; the view is the result's own (or none).
+        await interaction.response.edit_message(
+            content=first["content"],
+            attachments=[first["file"]] if "file" in first else [],
+            view=first.get("view"),
+            allowed_mentions=first["allowed_mentions"],
+        )
+    else:
+        await interaction.response.send_message(**first, ephemeral=rendered.ephemeral)
     for message in rest:
         await interaction.followup.send(**message, ephemeral=rendered.ephemeral)
 

@@ -18,6 +18,7 @@ import discord
 
 from bots.actions import button_data
 from bots.commands import Deps
+from bots.discord.names import slash_text
 from bots.reply import Button, Line, Reply, Span
 
 log = logging.getLogger("habitbot.discord")
@@ -31,6 +32,7 @@ ALT_LIMIT = 1024  # attachment description (alt text)
 PREFIX = "hb:"
 NO_MENTIONS = discord.AllowedMentions.none()
 _MARKS = {"bold": "**", "italic": "*", "code": "`"}
+_MENTION = re.compile(r"<(?=[@#]|a?:\w+:\d|t:-?\d|/\w)")
 
 
 def dc_len(text: str) -> int:
@@ -40,12 +42,13 @@ def dc_len(text: str) -> int:
 
 
 def span_md(span: Span) -> str:
+    if span.usage is not None:  # a command to type: the slash command with its options
+        span = Span(slash_text(span.usage), "code")
     if not span.text:
         return ""
     if span.style == "code":
-        # A code span cannot escape a backtick; a look-alike keeps the text readable.
-        return f"`{span.text.replace('`', 'ˋ')}`"
-    text = discord.utils.escape_markdown(span.text)
+        return _code(span.text)
+    text = _escape(span.text)
     mark = _MARKS.get(span.style, "")
     if mark and span.text.strip() != span.text:
         # "** x**" is not bold in Discord: keep the surrounding spaces outside the marks.
@@ -54,6 +57,24 @@ def span_md(span: Span) -> str:
         inner = span_md(Span(span.text.strip(), span.style)) if span.text.strip() else ""
         return f"{lead}{inner}{trail}"
     return f"{mark}{text}{mark}"
+
+
+def _escape(text: str) -> str:
+    """User text shown as typed: markdown escaped, and mentions (<@1>, <@&2>, <#3>, <:e:4>,
+    <t:5>, </cmd:6>) shown as raw text instead of pills (a backslash, which Discord hides)."""
+    return _MENTION.sub(r"\\<", discord.utils.escape_markdown(text))
+
+
+def _code(text: str) -> str:
+    """Monospace that copies back exactly: backticks inside need a double-backtick span (padded
+    where the text starts or ends with one); a run of two cannot be in any inline code span, so
+    such text is shown escaped instead."""
+    if "`" not in text:
+        return f"`{text}`"
+    if "``" in text:
+        return _escape(text)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"``{pad}{text}{pad}``"
 
 
 def line_md(line: Line) -> str:
@@ -66,6 +87,8 @@ def chunks(reply: Reply, limit: int = TEXT_LIMIT) -> list[str]:
     keeps its style). Blank lines at a message's edges are dropped."""
     pieces: list[str] = []
     for line in reply.lines:
+        if line and all(s.chat_only for s in line):
+            continue  # about typed chat text (aliases): nothing a slash command user can type
         pieces.extend(_cut_line(line, limit))
     out: list[str] = []
     current: list[str] = []
@@ -168,7 +191,10 @@ async def view_for(deps: Deps, reply: Reply) -> discord.ui.View | None:
     if not rows:
         return None
     carried = await button_data(
-        deps, (b.action for row in rows for b in row), lambda d: len(PREFIX + d) <= CUSTOM_ID_LIMIT
+        deps,
+        (b.action for row in rows for b in row),
+        lambda d: len(PREFIX + d) <= CUSTOM_ID_LIMIT,
+        reply.owner,
     )
     view = discord.ui.View(timeout=None)
     seen: set[str] = set()
@@ -195,6 +221,7 @@ class Rendered:
     image_alt: str | None = None
     view: discord.ui.View | None = None
     ephemeral: bool = False
+    error: bool = False  # a refusal: never replaces the message a button sat on
 
     def file(self) -> discord.File | None:
         """A fresh File each time: discord.py consumes the stream when it sends one."""

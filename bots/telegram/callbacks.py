@@ -27,7 +27,10 @@ async def keyboard(deps: Deps, reply: Reply) -> InlineKeyboardMarkup | None:
     if not kept:
         return None
     carried = await button_data(
-        deps, (b.action for row in rows for b in row), lambda d: len(d.encode()) <= MAX_DATA
+        deps,
+        (b.action for row in rows for b in row),
+        lambda d: len(d.encode()) <= MAX_DATA,
+        reply.owner,
     )
     return InlineKeyboardMarkup(
         inline_keyboard=[

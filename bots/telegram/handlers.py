@@ -12,20 +12,31 @@ from dataclasses import dataclass, field
 
 import aiohttp
 from aiogram import Bot, Router
-from aiogram.enums import ChatType
+from aiogram.enums import ChatType, ParseMode
 from aiogram.exceptions import TelegramAPIError, TelegramBadRequest, TelegramForbiddenError
-from aiogram.types import CallbackQuery, ChatMemberUpdated, ErrorEvent, Message, Update
+from aiogram.types import (
+    CallbackQuery,
+    ChatMemberUpdated,
+    ErrorEvent,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    ReplyParameters,
+    Update,
+)
 from aiogram.types import Chat as TgChat
 from aiogram.types import User as TgUser
 
-from bots.actions import pressed
+from bots.actions import Pressed, pressed
 from bots.answers import OutboxAnswer, Receipts
 from bots.commands import AlreadyAnswered, Answer, Chat, Deps, Invocation, execute
 from bots.notify import Progress
 from bots.reply import Reply, code
 from bots.telegram.admins import AdminCache
-from bots.telegram.delivery import send_reply
+from bots.telegram.callbacks import keyboard
+from bots.telegram.delivery import NO_PREVIEW, send_reply
 from bots.telegram.notifier import classify
+from bots.telegram.render import chunks
 from core.groups.service import move_group, set_group_reachable
 from core.users.accounts import set_private_chat_reachable
 from scheduler.limits import Limiter
@@ -35,6 +46,8 @@ log = logging.getLogger("habitbot.telegram")
 PLATFORM = "telegram"
 GROUP_TYPES = frozenset({ChatType.GROUP, ChatType.SUPERGROUP})
 EXPIRED = "This button has expired."
+OPEN_CHAT = "🔒 Open a private chat with me"
+ALERT_LIMIT = 200  # characters of a callback query's pop-up
 START_PAYLOAD = "go"  # t.me/<bot>?start=go: the deep link that opens a private chat
 # "/name", "/name@bot", then arguments; Telegram command names are [A-Za-z0-9_].
 _COMMAND = re.compile(r"/([A-Za-z0-9_]+)(?:@([A-Za-z0-9_]+))?(?=\s|$)(.*)", re.DOTALL)
@@ -101,11 +114,25 @@ def to_chat(chat: TgChat) -> Chat:
 
 
 async def invocation(
-    bot: Bot, services: Services, chat: TgChat, user: TgUser, text: str
+    bot: Bot,
+    services: Services,
+    chat: TgChat,
+    user: TgUser,
+    text: str,
+    button: Pressed | None = None,
 ) -> Invocation:
     where = to_chat(chat)
     admin = where.kind == "group" and await services.admins.is_admin(bot, chat.id, user.id)
-    return Invocation(PLATFORM, str(user.id), user.first_name, where, text=text, is_admin=admin)
+    return Invocation(
+        PLATFORM,
+        str(user.id),
+        user.first_name,
+        where,
+        text=text,
+        is_admin=admin,
+        button=button is not None,
+        button_owner=button.owner if button is not None else None,
+    )
 
 
 async def deliver(
@@ -129,12 +156,14 @@ async def deliver(
     except (TelegramForbiddenError, TelegramBadRequest) as error:
         if isinstance(error, TelegramBadRequest) and "chat not found" not in error.message:
             raise
-        me = await bot.me()
-        note = Reply.text(
-            "🔒 That answer is private, and I can't message you yet. Open a chat with me: ",
-            f"https://t.me/{me.username}?start={START_PAYLOAD}",
-            " — then send the command again.",
+        await bot.send_message(
+            chat.id,
+            "🔒 That answer is private, and I can't message you yet. Open a chat with me, "
+            "then send the command again.",
+            reply_markup=await open_chat_button(bot),
+            reply_parameters=_quote(reply_to),
         )
+        return
     await send_reply(bot, deps, chat.id, note, reply_to=reply_to)
 
 
@@ -189,6 +218,60 @@ async def _send(
     await receipts.hand_over(answer.outbox_id, wait, reason, progress.parts)
 
 
+async def open_chat_button(bot: Bot) -> InlineKeyboardMarkup:
+    """The deep link that opens the user's private chat with the bot, as a button."""
+    me = await bot.me()
+    url = f"https://t.me/{me.username}?start={START_PAYLOAD}"
+    return InlineKeyboardMarkup(inline_keyboard=[[InlineKeyboardButton(text=OPEN_CHAT, url=url)]])
+
+
+def _quote(message_id: int | None) -> ReplyParameters | None:
+    if message_id is None:
+        return None
+    return ReplyParameters(message_id=message_id, allow_sending_without_reply=True)
+
+
+async def answer_press(
+    bot: Bot,
+    services: Services,
+    query: CallbackQuery,
+    message: Message,
+    reply: Reply,
+    answer: OutboxAnswer | None = None,
+) -> None:
+    """A pressed button's result replaces the message it sat on, keyboard included, when it
+    fits one text message; an error is a pop-up and leaves the message as it was."""
+    if reply.error:
+        await query.answer(reply.plain()[:ALERT_LIMIT], show_alert=True)
+        _delivered(services, answer)
+        return
+    await query.answer()
+    private_elsewhere = reply.private and message.chat.type in GROUP_TYPES
+    parts = chunks(reply)
+    if private_elsewhere or reply.image or len(parts) != 1 or message.text is None:
+        await deliver(bot, services, message.chat, query.from_user, reply, answer=answer)
+        if not private_elsewhere:  # the old keyboard would act on a stale list
+            await bot.edit_message_reply_markup(
+                chat_id=message.chat.id, message_id=message.message_id, reply_markup=None
+            )
+        return
+    await bot.edit_message_text(
+        parts[0].html,
+        chat_id=message.chat.id,
+        message_id=message.message_id,
+        parse_mode=ParseMode.HTML,
+        reply_markup=await keyboard(services.deps, reply),
+        link_preview_options=NO_PREVIEW,
+    )
+    _delivered(services, answer)
+
+
+def _delivered(services: Services, answer: OutboxAnswer | None) -> None:
+    """A recorded answer that reached the user some other way than as a new message."""
+    if services.receipts is not None and answer is not None and answer.outbox_id is not None:
+        services.receipts.sent(answer.outbox_id)
+
+
 def build_router() -> Router:
     """A fresh router per Dispatcher (a router can belong to one parent only)."""
     router = Router(name="habitbot-telegram")
@@ -211,16 +294,15 @@ def build_router() -> Router:
         query: CallbackQuery, bot: Bot, services: Services, event_update: Update | None = None
     ) -> None:
         message = query.message
-        text = await pressed(services.deps, query.data) if message is not None else None
-        if message is None or text is None or query.from_user.is_bot:
+        button = await pressed(services.deps, query.data) if message is not None else None
+        if not isinstance(message, Message) or button is None or query.from_user.is_bot:
             await query.answer(EXPIRED)
             return
-        await query.answer()  # stop the spinner now; the result arrives as a new message
-        inv = await invocation(bot, services, message.chat, query.from_user, text)
+        inv = await invocation(bot, services, message.chat, query.from_user, button.text, button)
         answer = services.answer(event_update, message.chat, query.from_user)
         reply = await services.run(inv, answer)
         if reply is not None:
-            await deliver(bot, services, message.chat, query.from_user, reply, answer=answer)
+            await answer_press(bot, services, query, message, reply, answer)
 
     @router.my_chat_member()
     async def membership_changed(event: ChatMemberUpdated, services: Services) -> None:

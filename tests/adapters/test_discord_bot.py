@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from bots.actions import pressed
+from bots.actions import Pressed, pressed
 from bots.commands import Deps
+from bots.commands.executor import NOT_YOURS
 from bots.discord.app import HabitbotDiscord, ShardedHabitbotDiscord, create_client, intents
 from bots.discord.handlers import EXPIRED, PRIVATE_NOTE
 from bots.discord.notifier import DiscordNotifier
@@ -97,7 +98,7 @@ async def test_onboarding_in_dms(h: DiscordHarness, alice: Payload, deps: Deps) 
     r = await h.slash(alice, "start")
     assert r.done and not r.errors, r.errors
     assert r.type == 4 and r.response["flags"] is None
-    assert "👋 Hi **alice**" in r.content and "`/timezone Europe/Berlin`" in r.content
+    assert "👋 Hi **alice**" in r.content and "`/timezone zone:Europe/Berlin`" in r.content
     async with deps.db.session() as session:
         account = await session.scalar(select(Account).where(Account.platform == "discord"))
     assert account is not None
@@ -112,7 +113,7 @@ async def test_habit_add_done_and_done_button_after_restart(
     )
     assert "Added **Read**" in added.content, added.content
     [button] = buttons(added.response)
-    assert button == "hb:done|#1"
+    assert button.startswith("hb:") and button.endswith(".done|#1")  # signed, bound to alice
     old_message = added.response["message"]  # as Discord stored it, with the button
 
     done = await h.slash(alice, "done", {"habit": "Read", "amount": 25})
@@ -127,7 +128,8 @@ async def test_habit_add_done_and_done_button_after_restart(
     try:
         pressed = await h2.click(alice, button, message=old_message)
         assert not pressed.errors, pressed.errors
-        assert pressed.type == 4 and "✅ **Read**: 20/20 pages — target met!" in pressed.content
+        # The result replaces the message the button sat on (type 7: UPDATE_MESSAGE).
+        assert pressed.type == 7 and "✅ **Read**: 20/20 pages — target met!" in pressed.content
         assert "Streak: 2 days" in pressed.content
     finally:
         await h2.close()
@@ -221,7 +223,7 @@ async def test_button_pressed_by_someone_else(
     [button] = buttons(added.response)
     r = await h.click(bob, button, message=added.response["message"], guild_id=GUILD)
     assert r.response["flags"] == 64  # only bob sees it; alice's message is untouched
-    assert r.content == "That habit no longer exists."
+    assert r.content == NOT_YOURS
     async with deps.db.session() as session:
         assert (await session.scalars(select(CheckIn))).all() == []
 
@@ -238,7 +240,7 @@ async def test_long_action_is_stored_behind_a_token(h: DiscordHarness, deps: Dep
     assert view is not None
     [custom_id] = [item.custom_id for item in view.children]  # type: ignore[attr-defined]
     assert custom_id.startswith("hb:t:") and len(custom_id) <= 100
-    assert await pressed(deps, custom_id[3:]) == f"/help {long.args}"
+    assert await pressed(deps, custom_id[3:]) == Pressed(f"/help {long.args}", None)
 
 
 # ---------------------------------------------------------------- autocomplete, limits
@@ -326,7 +328,7 @@ async def test_slow_public_reply_is_deferred_then_edited(deps: Deps) -> None:
         ]
         original = harness.messages[int(r.response["message"]["id"])]
         assert "Added **Read**" in original["content"] and original["flags"] == 0
-        assert original["components"][0]["components"][0]["custom_id"] == "hb:done|#1"
+        assert original["components"][0]["components"][0]["custom_id"].endswith(".done|#1")
     finally:
         await harness.close()
 
@@ -366,7 +368,8 @@ async def test_notifier_sends_to_dms_and_channels(
     await notifier.send("dm:42", reply)
     dm, sent = h.calls(method="POST")[-2:]
     assert dm["path"] == "/users/@me/channels" and dm["payload"] == {"recipient_id": 42}
-    assert sent["content"] == "⏰ Time for **Read**" and buttons(sent["payload"]) == ["hb:done|#1"]
+    [button] = buttons(sent["payload"])
+    assert sent["content"] == "⏰ Time for **Read**" and button.endswith(".done|#1")
     await notifier.send(str(CHANNEL), Reply.text("🏁 starts today"))
     assert h.calls(method="POST")[-1]["path"] == f"/channels/{CHANNEL}/messages"
 

@@ -12,7 +12,7 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import func, select
 
-from bots.actions import pressed
+from bots.actions import Pressed, pressed
 from bots.commands import REGISTRY, Deps, Invocation, execute
 from bots.notify import DeliveryError
 from bots.parsing import split_command
@@ -25,7 +25,7 @@ from bots.telegram.handlers import EXPIRED, Services, command_for_us
 from bots.telegram.menu import publish
 from bots.telegram.render import TEXT_LIMIT, chunks
 from bots.telegram.webhook import webhook_app
-from core.storage.models import Account, ActionToken, Group, Membership, User
+from core.storage.models import Account, ActionToken, CheckIn, Group, Membership, User
 from core.users.accounts import private_addresses
 from habitbot.redact import RedactSecrets
 from tests.emulators.telegram_api import TelegramEmulator, parse_html
@@ -99,13 +99,15 @@ async def test_private_onboarding_and_check_in_with_a_button(h: Harness, emu: Te
 
     [added] = await h.say(ann, "/habit add Read every=day")
     [done_button] = buttons(added)
-    assert done_button["callback_data"] == "done|#1"
+    assert done_button["callback_data"].endswith(".done|#1")  # signed, bound to Ann
 
     replies = await h.press(ann, added, done_button["callback_data"])
     assert emu.callback_answers[-1].get("text") is None  # the spinner stops, no toast
-    [result] = replies
-    assert result["method"] == "sendMessage" and result["chat_id"] == 1001
+    [result] = replies  # the result replaces the message the button sat on
+    assert result["method"] == "editMessageText" and result["chat_id"] == 1001
+    assert result["message_id"] == added["message_id"]
     assert "Read done for today" in result["text"] and "Streak: 1 day" in result["text"]
+    assert buttons(result) == []  # the stale keyboard is gone
 
     [again] = await h.say(ann, f"/done@{BOT} Read")
     assert "already done today" in again["text"]
@@ -187,11 +189,13 @@ async def test_private_reply_from_a_group(h: Harness, emu: TelegramEmulator):
     never = {"id": 3002, "is_bot": False, "first_name": "Cid"}  # never opened the bot
     [note] = await h.say(never, "/wallet", GROUP)
     assert note["chat_id"] == GROUP["id"] and quoted(note) is not None
-    assert f"https://t.me/{BOT}?start=go" in note["text"] and "coins" not in note["text"]
+    assert "coins" not in note["text"]
+    [link] = buttons(note)  # the deep link is a button, not a bare URL in the text
+    assert link["url"] == f"https://t.me/{BOT}?start=go" and "t.me" not in note["text"]
 
     emu.block(3001)
     [note] = await h.say(ann, "/wallet", GROUP)
-    assert f"https://t.me/{BOT}?start=go" in note["text"]
+    assert buttons(note)[0]["url"] == f"https://t.me/{BOT}?start=go"
 
 
 async def test_other_bots_commands_and_long_messages(h: Harness, emu: TelegramEmulator):
@@ -241,22 +245,36 @@ async def test_image_goes_out_as_a_photo(h: Harness, emu: TelegramEmulator, tg, 
 async def test_stale_tampered_and_long_buttons(h: Harness, emu: TelegramEmulator, deps: Deps):
     ann = emu.user(5001, "Ann")
     [added] = await h.say(ann, "/habit add Read")
-    for data in ("nosuchcommand|1", "t:forged", ""):
-        assert await h.press(ann, added, data) == []
+    [real] = buttons(added)
+    forged = [
+        "nosuchcommand|1",
+        "t:forged",
+        "",
+        "habit remove|Read",  # a crafted callback naming a destructive command
+        "done|#1",  # the unsigned form of the real button
+        real["callback_data"][:-1] + "2",  # the real button with its action changed
+        "A" * 11 + real["callback_data"][11:],  # the real action with a made-up signature
+    ]
+    for data in forged:
+        assert await h.press(ann, added, data) == [], data
         assert emu.callback_answers[-1]["text"] == EXPIRED
-    [missing] = await h.press(ann, added, "done|#999")  # well-formed: the command answers
-    assert "no longer exists" in missing["text"]
+    [listed] = await h.say(ann, "/habits")
+    assert "Read" in listed["text"]  # nothing was removed
+    async with deps.db.session() as session:
+        assert await session.scalar(select(func.count()).select_from(CheckIn)) == 0
 
     long = Reply.text("pick").button_row(Button("Read", Action("done", "Read " + "x" * 80)))
     markup = await keyboard(deps, long)
     assert markup is not None
     data = markup.inline_keyboard[0][0].callback_data or ""
     assert data.startswith("t:") and len(data.encode()) <= 64
-    assert await pressed(deps, data) == "/done Read " + "x" * 80
+    assert (await pressed(deps, data)) == Pressed("/done Read " + "x" * 80, None)
     async with deps.db.session() as session:
         assert await session.scalar(select(func.count()).select_from(ActionToken)) == 1
     short = await keyboard(deps, Reply.text("x").button_row(Button("Go", Action("done", "#1"))))
-    assert short is not None and short.inline_keyboard[0][0].callback_data == "done|#1"
+    assert short is not None
+    data = short.inline_keyboard[0][0].callback_data
+    assert (await pressed(deps, data)) == Pressed("/done #1", None)
 
 
 async def test_ignored_updates(h: Harness, emu: TelegramEmulator, deps: Deps):

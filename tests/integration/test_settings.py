@@ -91,7 +91,7 @@ async def test_settings_show(say: Say) -> None:
     text = await settings_text(say)
     for line in ("time zone: UTC", "nudges: on", "quiet: off"):
         assert line in text
-    assert "/settings key=value" in text
+    assert "Change with /settings [" in text and "e.g. /settings quiet=22:00-07:00" in text
     # Only what something uses: language (only en), profile and DM privacy come later.
     for unused in ("language", "profile", "dms"):
         assert unused not in text

@@ -1,0 +1,86 @@
+"""Discord done natively: privacy in servers, signed buttons bound to their user, button results
+that replace their message. Raw interaction payloads through the real client and CommandTree."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from sqlalchemy import func, select
+
+from bots.commands import REGISTRY, Deps
+from bots.commands.executor import NOT_YOURS
+from core.storage.models import CheckIn
+from tests.adapters import test_discord_bot as base
+from tests.adapters.test_discord_bot import GUILD, buttons
+from tests.emulators.discord_harness import DiscordHarness
+
+h, alice, bob = base.h, base.alice, base.bob  # the same fixtures as the adapter's main tests
+
+EPHEMERAL = 64
+Payload = dict[str, Any]
+
+
+async def test_personal_answers_in_a_server_are_ephemeral(
+    h: DiscordHarness, alice: Payload
+) -> None:
+    await h.slash(alice, "habit add", {"name": "No sugar", "kind": "quit"})
+    await h.slash(alice, "habit add", {"name": "Read"})
+    for name in ("today", "stats", "habit list", "wallet", "badges", "claim", "done"):
+        r = await h.slash(alice, name, {}, guild_id=GUILD)
+        assert r.response is not None and r.response["flags"] == EPHEMERAL, name
+        for followup in r.followups:
+            assert followup["flags"] == EPHEMERAL, name
+    r = await h.slash(alice, "today", {}, guild_id=GUILD)
+    assert "No sugar" in (r.content or "")
+
+
+async def test_someone_elses_button_is_refused_and_a_press_names_who_pressed(
+    h: DiscordHarness, alice: Payload, bob: Payload, deps: Deps
+) -> None:
+    added = await h.slash(alice, "habit add", {"name": "Gym"}, guild_id=GUILD)
+    [button] = buttons(added.response)
+    message = added.response["message"]
+    refused = await h.click(bob, button, message=message, guild_id=GUILD)
+    assert (refused.content, refused.response["flags"]) == (NOT_YOURS, EPHEMERAL)
+    async with deps.db.session() as session:
+        assert await session.scalar(select(func.count()).select_from(CheckIn)) == 0
+
+    pressed = await h.click(alice, button, message=message, guild_id=GUILD)
+    assert pressed.type == 7  # UPDATE_MESSAGE: the result replaces the message
+    assert pressed.content.startswith("**alice**: ✅ **Gym** done for today")
+    assert buttons(pressed.response) == []
+
+
+KEY_VALUE = re.compile(r"`[^`]*\b[a-z]+=[^`]*`")
+
+
+async def test_usage_text_on_discord_is_the_slash_command_with_its_options(
+    h: DiscordHarness, alice: Payload
+) -> None:
+    shown: list[str] = []
+    for top in REGISTRY.tops():
+        r = await h.slash(alice, "help", {"command": top})
+        shown.append(r.content or "")
+    for name in ("start", "settings", "today", "habit list", "challenges", "leaderboard"):
+        shown.append((await h.slash(alice, name, {})).content or "")
+    shown.append((await h.slash(alice, "habit edit", {"name": "Nope"})).content or "")
+    text = "\n".join(shown)
+    assert not KEY_VALUE.findall(text), KEY_VALUE.findall(text)[:5]
+    assert "`/habit add name:Read every:day remind:21:00`" in text  # /start's second step
+    assert "`/habit add name:Read every:day remind:21:00 target:20 unit:pages`" in text  # help
+    assert "[every:day|weekdays|mon,wed,fri|3/week]" in text  # a usage line's options
+    assert "`/challenge-new title:30 days of reading days:30 habits:Read;Stretch" in text
+    assert "also: /habits" not in text  # Discord has no aliases
+
+
+async def test_user_text_shows_as_typed_and_copies_back(
+    h: DiscordHarness, alice: Payload
+) -> None:
+    name = "Ping <@123> in <#456> or <@&1> `x`"
+    added = await h.slash(alice, "habit add", {"name": name})
+    content = added.content or ""
+    assert r"\<@123>" in content and r"\<#456>" in content and r"\<@&1>" in content
+    assert "ˋ" not in content
+    # The /done hint in a code span keeps the backticks, so copying it gives the real name.
+    assert f"`` /done habit:{name} ``" in content

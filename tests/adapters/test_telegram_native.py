@@ -1,0 +1,81 @@
+"""Telegram done natively: privacy in groups, signed buttons bound to their user, button results
+that replace their message. Driven through the real aiogram dispatcher and the Bot API emulator."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from bots.commands import Deps
+from bots.commands.executor import NOT_YOURS
+from core.storage.models import CheckIn
+from tests.adapters import test_telegram_adapter as base
+from tests.adapters.test_telegram_adapter import GROUP, Harness, buttons
+from tests.emulators.telegram_api import TelegramEmulator
+
+emu, tg, h = base.emu, base.tg, base.h  # the same fixtures as the adapter's main tests
+
+PERSONAL = ("No sugar", "Read", "streak", "coins", "gems")
+
+
+def public_text(sent: list[dict], chat_id: int) -> str:
+    return " ".join(
+        (r.get("text") or r.get("caption") or "") + str(r.get("reply_markup") or "")
+        for r in sent
+        if r["chat_id"] == chat_id
+    )
+
+
+async def test_personal_answers_asked_in_a_group_go_to_the_private_chat(
+    h: Harness, emu: TelegramEmulator
+):
+    ann = emu.user(7001, "Ann")
+    emu.add_chat(GROUP)
+    await h.say(ann, "/start")  # Ann opened a private chat with the bot
+    await h.say(ann, "/habit add No sugar kind=quit")
+    await h.say(ann, "/habit add Read every=day")
+    await h.say(ann, "/done Read")
+    for command in ("/today", "/stats", "/habits", "/wallet", "/badges", "/claim", "/done"):
+        sent = await h.say(ann, command, GROUP)
+        shown = public_text(sent, GROUP["id"])
+        assert not any(word in shown for word in PERSONAL), (command, shown)
+        assert "private chat" in shown, command
+        assert any(r["chat_id"] == 7001 for r in sent), command
+    [today] = [r for r in await h.say(ann, "/today", GROUP) if r["chat_id"] == 7001]
+    assert "No sugar" in today["text"] and "Read" in today["text"]
+
+
+async def test_a_private_challenges_invite_code_goes_to_the_admin_only(
+    h: Harness, emu: TelegramEmulator
+):
+    boss = emu.user(7101, "Boss")
+    emu.add_chat(GROUP)
+    emu.set_member_status(GROUP["id"], boss["id"], "creator")
+    await h.say(boss, "/start")
+    sent = await h.say(boss, "/challenge new Secret days=7 habits=Walk private", GROUP)
+    [private] = [r for r in sent if r["chat_id"] == 7101]
+    assert "Invite code" in private["text"]
+    code = private["text"].split("Invite code: ")[1].split()[0]
+    assert code not in public_text(sent, GROUP["id"])
+    sent = await h.say(boss, "/challenge invite 1", GROUP)
+    assert code not in public_text(sent, GROUP["id"])
+    assert any(code in (r["text"] or "") for r in sent if r["chat_id"] == 7101)
+
+
+async def test_someone_elses_button_is_refused_and_a_press_names_who_pressed(
+    h: Harness, emu: TelegramEmulator, deps: Deps
+):
+    ann, bob = emu.user(7201, "Ann"), emu.user(7202, "Bob")
+    emu.add_chat(GROUP)
+    [added] = await h.say(ann, "/habit add Gym", GROUP)
+    [done] = buttons(added)
+
+    assert await h.press(bob, added, done["callback_data"]) == []  # nothing posted or edited
+    answer = emu.callback_answers[-1]
+    assert answer["text"] == NOT_YOURS and answer.get("show_alert") is True
+    async with deps.db.session() as session:
+        assert await session.scalar(select(func.count()).select_from(CheckIn)) == 0
+
+    [result] = await h.press(ann, added, done["callback_data"])
+    assert result["method"] == "editMessageText" and result["message_id"] == added["message_id"]
+    assert result["text"].startswith("Ann: ✅ Gym done for today")
+    assert buttons(result) == []
