@@ -73,10 +73,11 @@ async def help_(ctx: Ctx, args: dict[str, Any]) -> Reply:
             names = ", ".join(f"/{a}" for a in each.aliases)
             reply.lines.append((Span("  also: ", chat_only=True), Span(names, chat_only=True)))
     if any(a.keyword for each in tops[top] for a in each.args):
-        reply.add(
+        typed = (  # how chat text is typed: a slash menu has fields instead
             "Options are key=value in any order; a text option takes the words up to the next "
             'option. Put "quotes" around a name to keep it whole.'
         )
+        reply.lines.append((Span(typed, chat_only=True),))
     return reply
 
 
