@@ -9,9 +9,8 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -32,17 +31,14 @@ class OutboxAnswer:
     platform: str
     key: str
     chat_for: Callable[[Reply], str]
-    extra: dict[str, Any] = field(default_factory=dict)
     outbox_id: int | None = None
-    chat: str = ""
 
     async def record(self, session: AsyncSession, reply: Reply, now: datetime) -> bool:
-        self.chat = self.chat_for(reply)
         self.outbox_id = await record_answer(
             session,
             platform=self.platform,
-            chat=self.chat,
-            data={"reply": reply.to_data(), **self.extra},
+            chat=self.chat_for(reply),
+            data={"reply": reply.to_data()},
             key=self.key,
             now=now,
         )
