@@ -56,6 +56,7 @@ class Command:
     # delivered privately (Telegram private chat, Discord ephemeral), never to the group.
     private: bool = False
     examples: tuple[str, ...] = ()
+    details: tuple[str, ...] = ()  # rules worth knowing, shown by /help <command>
 
     @property
     def top(self) -> str:

@@ -1,27 +1,40 @@
-"""Challenge progress and the leaderboard, computed in the database with one aggregate query.
+"""The leaderboard, read from the kept standings (core/challenges/standings.py) in one query.
 
-Progress = completed scheduled tasks / scheduled tasks so far, where "so far" is every
-scheduled day from the participant's join date to yesterday, plus today's tasks once done
-(an open day never lowers anyone's rate). Ranking: rate, then current streak of full days,
-then earlier join. Check-ins count when they are on a habit whose name is one of the
-challenge's, so one check-in counts for every challenge that includes that habit.
+The rules, shown in /help leaderboard:
+- Everyone is measured over the challenge's scheduled days so far, from its first day: joining
+  late counts the days before as not done, so nobody wins by joining for the last day.
+- A day counts once any of its tasks is done or once it is over: 1 of 2 today is 50%, and a
+  day not started yet never lowers anyone's rate.
+- Rank by rate, then current streak of full days (every habit done). Equal on both is a tie:
+  the same rank, and at the end a shared win. Within a tie, earlier joiners are listed first.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 
-from sqlalchemy import Date, Float, Integer, and_, case, cast, func, literal, select, union_all
+from sqlalchemy import Float, and_, case, cast, func, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.challenges.calendar import scheduled_days
 from core.storage.models import Challenge, ChallengeHabit, CheckIn, Habit, Participant, User
 
+PAGE = 10
+# The rules above, as users read them (/help leaderboard).
+RULES = (
+    "Everyone is measured over the challenge's scheduled days so far, from its first day: "
+    "joining late counts the days before as not done.",
+    "A day counts once any of its tasks is done, or once it is over: 1 of 2 today is 50%.",
+    "Rank by rate, then by current streak of full days (every task done). Equal on both "
+    "share the rank, and at the end share the win: each winner gets the badge and coins.",
+    "Streak freezes keep your own habit streaks; they don't count as tasks done here.",
+)
+
 
 @dataclass(frozen=True)
 class Row:
-    rank: int
+    rank: int  # shared by ties
     user_id: int
     name: str
     completed: int
@@ -32,149 +45,95 @@ class Row:
 
 @dataclass(frozen=True)
 class Board:
-    rows: list[Row]  # the top N, in rank order
+    rows: list[Row]  # the page asked for, in rank order
     me: Row | None  # the caller's own row, wherever it ranks
     participants: int
     collective: float  # all completed / all scheduled
     as_of: date
+    page: int = 1
+    pages: int = 1
+    my_page: int | None = None  # the page the caller is on
 
 
 async def leaderboard(
-    session: AsyncSession, challenge: Challenge, today: date, me: int | None = None, top: int = 10
+    session: AsyncSession,
+    challenge: Challenge,
+    today: date,
+    me: int | None = None,
+    top: int = PAGE,
+    page: int = 1,
 ) -> Board:
-    last = min(today, challenge.end_date)
-    days = scheduled_days(challenge, last=last)
-    keys = select(ChallengeHabit.name_key).where(ChallengeHabit.challenge_id == challenge.id)
-    habit_count = await session.scalar(select(func.count()).select_from(keys.subquery()))
-    if not days or not habit_count:
-        count = challenge.participant_count
-        return Board([], None, count, 0.0, last)
-
-    # The calendar as rows (day, ordinal among scheduled days, scheduled days before today
-    # from that day on): a compound SELECT, which SQLite and PostgreSQL both run.
-    ordinal = {d: k for k, d in enumerate(days)}
-    rows = []
-    day = challenge.start_date
-    while day <= last:
-        before = sum(1 for d in days if day <= d < today)
-        rows.append((day, ordinal.get(day, -1), before))
-        day += timedelta(days=1)
-    cal = union_all(
-        *(
-            select(
-                literal(d, Date).label("d"),
-                literal(k, Integer).label("k"),
-                literal(n, Integer).label("before"),
-            )
-            for d, k, n in rows
-        )
-    ).cte("cal")
-    in_window = and_(
-        CheckIn.habit_id == Habit.id,
-        CheckIn.local_date >= Participant.join_date,
-        CheckIn.local_date >= challenge.start_date,
-        CheckIn.local_date <= last,
+    """Page `page` (of `top` rows each) of the board as of `today`; a page past the last
+    shows the last."""
+    days = scheduled_days(challenge)
+    habit_count = len(await _keys(session, challenge.id))
+    before = [d for d in days if d < today]
+    # Past days count for everyone; today (a scheduled day, not over) once any task is done.
+    open_today = today in days
+    streak_ok = [today, *before[-1:]]
+    p = Participant
+    scheduled = literal(len(before) * habit_count) + (
+        case((p.last_day == today, habit_count), else_=0) if open_today else literal(0)
     )
-    if len(days) != len(rows):
-        in_window = and_(in_window, CheckIn.local_date.in_(days))  # only scheduled days count
-    hits = (
+    streak = case((p.streak_end.in_(streak_ok), p.streak), else_=0)
+    rate = func.coalesce(cast(p.completed, Float) / func.nullif(scheduled, 0), 0.0)
+    ranked = (
         select(
-            Participant.id.label("pid"),
-            CheckIn.local_date.label("d"),
-            func.count().label("n"),
+            p.user_id,
+            p.completed,
+            scheduled.label("scheduled"),
+            rate.label("rate"),
+            streak.label("streak"),
+            func.rank().over(order_by=(rate.desc(), streak.desc())).label("rank"),
+            func.row_number()
+            .over(order_by=(rate.desc(), streak.desc(), p.joined_at, p.id))
+            .label("pos"),
+            func.count().over().label("total"),
+            func.sum(p.completed).over().label("all_done"),
         )
-        .join(Habit, Habit.user_id == Participant.user_id)
-        .join(CheckIn, in_window)
-        .where(Participant.challenge_id == challenge.id, Habit.name_key.in_(keys))
-        .group_by(Participant.id, CheckIn.local_date)
-        .cte("hits")
-    )
-    # Full days (every habit done) and their islands of consecutive ordinals, for streaks.
-    full = (
-        select(hits.c.pid, cal.c.k)
-        .join(cal, cal.c.d == hits.c.d)
-        .where(hits.c.n >= habit_count)
-        .cte("full")
-    )
-    islands = select(
-        full.c.pid,
-        full.c.k,
-        (full.c.k - func.row_number().over(partition_by=full.c.pid, order_by=full.c.k)).label(
-            "grp"
-        ),
-    ).cte("islands")
-    today_k = ordinal.get(today)
-    ends = [k for k in (today_k, len(days) - 1 - (today_k is not None)) if k is not None and k >= 0]
-    runs = (
-        select(islands.c.pid, func.count().label("len"), func.max(islands.c.k).label("last"))
-        .group_by(islands.c.pid, islands.c.grp)
+        .where(p.challenge_id == challenge.id)
         .subquery()
     )
-    streaks = (
-        select(runs.c.pid, func.max(runs.c.len).label("streak"))
-        .where(runs.c.last.in_(ends))
-        .group_by(runs.c.pid)
-        .cte("streaks")
-    )
-    totals = (
-        select(
-            hits.c.pid,
-            func.sum(hits.c.n).label("done"),
-            func.sum(case((hits.c.d == today, hits.c.n), else_=0)).label("done_today"),
-        )
-        .group_by(hits.c.pid)
-        .cte("totals")
-    )
-    base = (
-        select(
-            Participant.id.label("pid"),
-            Participant.user_id,
-            Participant.joined_at,
-            User.name,
-            func.coalesce(totals.c.done, 0).label("done"),
-            (
-                func.coalesce(cal.c.before, 0) * habit_count + func.coalesce(totals.c.done_today, 0)
-            ).label("scheduled"),
-            func.coalesce(streaks.c.streak, 0).label("streak"),
-        )
-        .join(User, User.id == Participant.user_id)
-        .outerjoin(totals, totals.c.pid == Participant.id)
-        .outerjoin(streaks, streaks.c.pid == Participant.id)
-        .outerjoin(cal, cal.c.d == Participant.join_date)
-        .where(Participant.challenge_id == challenge.id)
-        .subquery()
-    )
-    rate = func.coalesce(cast(base.c.done, Float) / func.nullif(base.c.scheduled, 0), 0.0)
-    ranked = select(
-        base.c.user_id,
-        base.c.name,
-        base.c.done,
-        base.c.scheduled,
-        rate.label("rate"),
-        base.c.streak,
-        func.row_number()
-        .over(order_by=(rate.desc(), base.c.streak.desc(), base.c.joined_at, base.c.pid))
-        .label("rank"),
-        func.count().over().label("total"),
-        func.sum(base.c.done).over().label("all_done"),
-        func.sum(base.c.scheduled).over().label("all_scheduled"),
-    ).subquery()
-    wanted = ranked.c.rank <= top
+    total = challenge.participant_count
+    pages = max(1, -(-total // top))
+    page = min(max(1, page), pages)
+    wanted = ranked.c.pos.between((page - 1) * top + 1, page * top)
     if me is not None:
-        wanted = wanted | (ranked.c.user_id == me)
-    result = await session.execute(select(ranked).where(wanted).order_by(ranked.c.rank))
-    rows, mine, participants, collective = [], None, 0, 0.0
+        wanted = or_(wanted, ranked.c.user_id == me)
+    result = await session.execute(
+        select(ranked, User.name)
+        .join(User, User.id == ranked.c.user_id)
+        .where(wanted)
+        .order_by(ranked.c.pos)
+    )
+    rows, mine, participants, collective, my_page = [], None, 0, 0.0, None
     for r in result:
         row = Row(
-            r.rank, r.user_id, r.name, int(r.done), int(r.scheduled), float(r.rate), int(r.streak)
+            int(r.rank),
+            r.user_id,
+            r.name,
+            int(r.completed),
+            int(r.scheduled),
+            float(r.rate),
+            int(r.streak),
         )
         participants = int(r.total)
-        collective = float(r.all_done or 0) / float(r.all_scheduled) if r.all_scheduled else 0.0
-        if r.rank <= top:
+        # Together, today's tasks count for everyone: one member's good morning is not 100%.
+        everyone = (len(before) + open_today) * habit_count * participants
+        collective = float(r.all_done or 0) / everyone if everyone else 0.0
+        if (page - 1) * top < r.pos <= page * top:
             rows.append(row)
         if r.user_id == me:
-            mine = row
-    return Board(rows, mine, participants, collective, last)
+            mine, my_page = row, -(-int(r.pos) // top)
+    return Board(rows, mine, participants or total, collective, today, page, pages, my_page)
+
+
+async def _keys(session: AsyncSession, challenge_id: int) -> list[str]:
+    return list(
+        await session.scalars(
+            select(ChallengeHabit.name_key).where(ChallengeHabit.challenge_id == challenge_id)
+        )
+    )
 
 
 @dataclass(frozen=True)

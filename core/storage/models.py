@@ -20,6 +20,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -123,6 +124,9 @@ class Habit(Base):
     remind_at: Mapped[str | None] = mapped_column(String(64))  # "07:30,21:00", local time
     next_reminder_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), index=True)
     start_date: Mapped[date] = mapped_column(Date)  # local date it was created
+    # Its name is one of a running challenge's habits, so its check-ins move standings. Set
+    # when joining; cleared by the next refresh once no running challenge needs it.
+    in_challenge: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
@@ -253,6 +257,15 @@ class Participant(Base):
     join_date: Mapped[date] = mapped_column(Date)  # scored from here
     joined_at: Mapped[datetime] = mapped_column(UtcDateTime())
     final_rank: Mapped[int | None] = mapped_column(Integer)
+    # The standing, kept in the transaction that changes it (core/challenges/standings.py):
+    # tasks done on scheduled days, the last day with any done and how many, and the runs of
+    # full days (every habit done). What is scheduled so far is the calendar's, read on demand.
+    completed: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    last_day: Mapped[date | None] = mapped_column(Date)
+    last_done: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    streak: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    streak_end: Mapped[date | None] = mapped_column(Date)
+    best_streak: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class Outbox(Base):
