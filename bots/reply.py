@@ -76,6 +76,7 @@ class Reply:
     image_alt: str | None = None  # a text stand-in for terminals (e.g. a text heatmap)
     private: bool = False  # holds private data: deliver in a private chat or ephemerally
     owner: int | None = None  # the core user its buttons are bound to (None: anyone may press)
+    shared: bool = False  # its buttons are anyone's to press (a board's pages), not the asker's
     error: bool = False
 
     @classmethod

@@ -468,6 +468,7 @@ def _board_reply(c: Challenge, board: Board, me: int, final: bool) -> Reply:
         nav.append(Button("📍 around me", Action("leaderboard", f"{c.id} page=0")))
     if board.page < board.pages:
         nav.append(Button("➡️", Action("leaderboard", f"{c.id} page={board.page + 1}")))
+    reply.shared = True  # any member may page it; "around me" finds whoever pressed
     return reply.button_row(*nav)
 
 
