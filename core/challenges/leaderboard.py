@@ -13,8 +13,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
-from sqlalchemy import Float, and_, case, cast, func, literal, or_, select
+from sqlalchemy import Float, and_, case, cast, func, literal, or_, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.challenges.calendar import scheduled_days
@@ -64,7 +65,8 @@ async def leaderboard(
     page: int = 1,
 ) -> Board:
     """Page `page` (of `top` rows each) of the board as of `today`; a page past the last
-    shows the last."""
+    shows the last. Two statements whatever the size: the page (with the caller's row), then
+    one pass of counts that places the page and the caller among everyone."""
     days = scheduled_days(challenge)
     habit_count = len(await _keys(session, challenge.id))
     before = [d for d in days if d < today]
@@ -77,55 +79,86 @@ async def leaderboard(
     )
     streak = case((p.streak_end.in_(streak_ok), p.streak), else_=0)
     rate = func.coalesce(cast(p.completed, Float) / func.nullif(scheduled, 0), 0.0)
-    ranked = (
-        select(
-            p.user_id,
-            p.completed,
-            scheduled.label("scheduled"),
-            rate.label("rate"),
-            streak.label("streak"),
-            func.rank().over(order_by=(rate.desc(), streak.desc())).label("rank"),
-            func.row_number()
-            .over(order_by=(rate.desc(), streak.desc(), p.joined_at, p.id))
-            .label("pos"),
-            func.count().over().label("total"),
-            func.sum(p.completed).over().label("all_done"),
-        )
-        .where(p.challenge_id == challenge.id)
-        .subquery()
-    )
-    total = challenge.participant_count
-    pages = max(1, -(-total // top))
+    order = (rate.desc(), streak.desc(), p.joined_at, p.id)
+    pages = max(1, -(-challenge.participant_count // top))
     page = min(max(1, page), pages)
-    wanted = ranked.c.pos.between((page - 1) * top + 1, page * top)
-    if me is not None:
-        wanted = or_(wanted, ranked.c.user_id == me)
-    result = await session.execute(
-        select(ranked, User.name)
-        .join(User, User.id == ranked.c.user_id)
-        .where(wanted)
-        .order_by(ranked.c.pos)
+    columns = (
+        p.id, p.user_id, p.joined_at, p.completed, scheduled.label("scheduled"),
+        rate.label("rate"), streak.label("streak"),
+    )  # fmt: skip
+    mine = select(*columns, literal(1).label("me")).where(
+        p.challenge_id == challenge.id, p.user_id == (me if me is not None else -1)
     )
-    rows, mine, participants, collective, my_page = [], None, 0, 0.0, None
-    for r in result:
-        row = Row(
-            int(r.rank),
-            r.user_id,
-            r.name,
-            int(r.completed),
-            int(r.scheduled),
-            float(r.rate),
-            int(r.streak),
+    listed = (
+        select(*columns, literal(0).label("me"))
+        .where(p.challenge_id == challenge.id)
+        .order_by(*order)
+        .limit(top)
+        .offset((page - 1) * top)
+    )
+    both = union_all(listed.subquery().select(), mine).subquery()
+    found = (
+        await session.execute(
+            select(both, User.name).join(User, User.id == both.c.user_id).order_by(both.c.me)
         )
-        participants = int(r.total)
-        # Together, today's tasks count for everyone: one member's good morning is not 100%.
-        everyone = (len(before) + open_today) * habit_count * participants
-        collective = float(r.all_done or 0) / everyone if everyone else 0.0
-        if (page - 1) * top < r.pos <= page * top:
-            rows.append(row)
-        if r.user_id == me:
-            mine, my_page = row, -(-int(r.pos) // top)
-    return Board(rows, mine, participants or total, collective, today, page, pages, my_page)
+    ).all()
+    listed_rows = [r for r in found if not r.me]
+    my_row = next((r for r in found if r.me), None)
+
+    def better(r: Any) -> Any:  # strictly ahead of r: ranks below it
+        return or_(rate > r.rate, and_(rate == r.rate, streak > r.streak))
+
+    def ahead(r: Any) -> Any:  # listed before r
+        return or_(
+            better(r),
+            and_(
+                rate == r.rate,
+                streak == r.streak,
+                or_(p.joined_at < r.joined_at, and_(p.joined_at == r.joined_at, p.id < r.id)),
+            ),
+        )
+
+    def count(condition: Any) -> Any:
+        return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+    wanted = {"participants": func.count(), "done": func.coalesce(func.sum(p.completed), 0)}
+    if listed_rows:
+        wanted["ahead_of_first"] = count(better(listed_rows[0]))
+    if my_row:
+        wanted["ahead_of_me"] = count(better(my_row))
+        wanted["listed_before_me"] = count(ahead(my_row))
+    totals = (
+        (await session.execute(select(*wanted.values()).where(p.challenge_id == challenge.id)))
+        .one()
+        ._asdict()
+    )
+    placed = {key: int(value) for key, value in zip(wanted, totals.values(), strict=True)}
+    participants = placed["participants"]
+
+    rows: list[Row] = []
+    for i, r in enumerate(listed_rows):
+        if i == 0:
+            rank = placed["ahead_of_first"] + 1
+        elif (r.rate, r.streak) == (listed_rows[i - 1].rate, listed_rows[i - 1].streak):
+            rank = rows[-1].rank
+        else:
+            rank = (page - 1) * top + i + 1  # everyone listed before it is strictly ahead
+        rows.append(_row(r, rank))
+    me_row, my_page = None, None
+    if my_row:
+        listed_me = [x for x in rows if x.user_id == my_row.user_id]
+        me_row = listed_me[0] if listed_me else _row(my_row, placed["ahead_of_me"] + 1)
+        my_page = placed["listed_before_me"] // top + 1
+    # Together, today's tasks count for everyone: one member's good morning is not 100%.
+    everyone = (len(before) + open_today) * habit_count * participants
+    collective = placed["done"] / everyone if everyone else 0.0
+    return Board(rows, me_row, participants, collective, today, page, pages, my_page)
+
+
+def _row(r: Any, rank: int) -> Row:
+    return Row(
+        rank, r.user_id, r.name, int(r.completed), int(r.scheduled), float(r.rate), int(r.streak)
+    )
 
 
 async def _keys(session: AsyncSession, challenge_id: int) -> list[str]:
