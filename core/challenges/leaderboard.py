@@ -15,10 +15,11 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Float, and_, case, cast, func, literal, or_, select, union_all
+from sqlalchemy import and_, case, func, literal, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.challenges.calendar import scheduled_days
+from core.challenges.standings import BoardDay, roll_over
 from core.storage.models import Challenge, ChallengeHabit, CheckIn, Habit, Participant, User
 
 PAGE = 10
@@ -65,36 +66,32 @@ async def leaderboard(
     page: int = 1,
 ) -> Board:
     """Page `page` (of `top` rows each) of the board as of `today`; a page past the last
-    shows the last. Two statements whatever the size: the page (with the caller's row), then
-    one pass of counts that places the page and the caller among everyone."""
-    days = scheduled_days(challenge)
-    habit_count = len(await _keys(session, challenge.id))
-    before = [d for d in days if d < today]
-    # Past days count for everyone; today (a scheduled day, not over) once any task is done.
-    open_today = today in days
-    streak_ok = [today, *before[-1:]]
+    shows the last. The page and the caller's row come from the board index in one statement;
+    one more counts, over the same index, who is ahead of them."""
+    board = BoardDay.of(challenge, today, len(await _keys(session, challenge.id)))
+    if challenge.board_day != today:
+        # The first board of a new day (the scheduler's tick usually got here first). The
+        # challenge row's lock keeps two boards from rewriting the keys at once.
+        await session.flush()  # refresh would drop unflushed changes (an early end's dates)
+        await session.refresh(challenge, with_for_update=True)
+        if challenge.board_day != today:
+            await roll_over(session, challenge, board)
     p = Participant
-    scheduled = literal(len(before) * habit_count) + (
-        case((p.last_day == today, habit_count), else_=0) if open_today else literal(0)
-    )
-    streak = case((p.streak_end.in_(streak_ok), p.streak), else_=0)
-    rate = func.coalesce(cast(p.completed, Float) / func.nullif(scheduled, 0), 0.0)
-    order = (rate.desc(), streak.desc(), p.joined_at, p.id)
     pages = max(1, -(-challenge.participant_count // top))
     page = min(max(1, page), pages)
     columns = (
-        p.id, p.user_id, p.joined_at, p.completed, scheduled.label("scheduled"),
-        rate.label("rate"), streak.label("streak"),
+        p.id, p.user_id, p.joined_at, p.completed, p.place_key,
+        board.scheduled_sql().label("scheduled"), board.streak_sql().label("streak"),
     )  # fmt: skip
-    mine = select(*columns, literal(1).label("me")).where(
-        p.challenge_id == challenge.id, p.user_id == (me if me is not None else -1)
-    )
     listed = (
         select(*columns, literal(0).label("me"))
         .where(p.challenge_id == challenge.id)
-        .order_by(*order)
+        .order_by(p.place_key, p.joined_at, p.id)
         .limit(top)
         .offset((page - 1) * top)
+    )
+    mine = select(*columns, literal(1).label("me")).where(
+        p.challenge_id == challenge.id, p.user_id == (me if me is not None else -1)
     )
     both = union_all(listed.subquery().select(), mine).subquery()
     found = (
@@ -105,41 +102,33 @@ async def leaderboard(
     listed_rows = [r for r in found if not r.me]
     my_row = next((r for r in found if r.me), None)
 
-    def better(r: Any) -> Any:  # strictly ahead of r: ranks below it
-        return or_(rate > r.rate, and_(rate == r.rate, streak > r.streak))
-
-    def ahead(r: Any) -> Any:  # listed before r
-        return or_(
-            better(r),
-            and_(
-                rate == r.rate,
-                streak == r.streak,
-                or_(p.joined_at < r.joined_at, and_(p.joined_at == r.joined_at, p.id < r.id)),
-            ),
-        )
-
     def count(condition: Any) -> Any:
         return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
 
     wanted = {"participants": func.count(), "done": func.coalesce(func.sum(p.completed), 0)}
     if listed_rows:
-        wanted["ahead_of_first"] = count(better(listed_rows[0]))
+        wanted["ahead_of_first"] = count(p.place_key < listed_rows[0].place_key)
     if my_row:
-        wanted["ahead_of_me"] = count(better(my_row))
-        wanted["listed_before_me"] = count(ahead(my_row))
-    totals = (
-        (await session.execute(select(*wanted.values()).where(p.challenge_id == challenge.id)))
-        .one()
-        ._asdict()
-    )
-    placed = {key: int(value) for key, value in zip(wanted, totals.values(), strict=True)}
+        wanted["ahead_of_me"] = count(p.place_key < my_row.place_key)
+        wanted["listed_before_me"] = count(
+            (p.place_key < my_row.place_key)
+            | (
+                (p.place_key == my_row.place_key)
+                & (
+                    (p.joined_at < my_row.joined_at)
+                    | ((p.joined_at == my_row.joined_at) & (p.id < my_row.id))
+                )
+            )
+        )
+    totals = await session.execute(select(*wanted.values()).where(p.challenge_id == challenge.id))
+    placed = {key: int(value) for key, value in zip(wanted, totals.one(), strict=True)}
     participants = placed["participants"]
 
     rows: list[Row] = []
     for i, r in enumerate(listed_rows):
         if i == 0:
             rank = placed["ahead_of_first"] + 1
-        elif (r.rate, r.streak) == (listed_rows[i - 1].rate, listed_rows[i - 1].streak):
+        elif r.place_key == listed_rows[i - 1].place_key:
             rank = rows[-1].rank
         else:
             rank = (page - 1) * top + i + 1  # everyone listed before it is strictly ahead
@@ -150,15 +139,15 @@ async def leaderboard(
         me_row = listed_me[0] if listed_me else _row(my_row, placed["ahead_of_me"] + 1)
         my_page = placed["listed_before_me"] // top + 1
     # Together, today's tasks count for everyone: one member's good morning is not 100%.
-    everyone = (len(before) + open_today) * habit_count * participants
+    everyone = (board.before + board.open) * board.habit_count * participants
     collective = placed["done"] / everyone if everyone else 0.0
     return Board(rows, me_row, participants, collective, today, page, pages, my_page)
 
 
 def _row(r: Any, rank: int) -> Row:
-    return Row(
-        rank, r.user_id, r.name, int(r.completed), int(r.scheduled), float(r.rate), int(r.streak)
-    )
+    scheduled = int(r.scheduled)
+    rate = int(r.completed) / scheduled if scheduled else 0.0
+    return Row(rank, r.user_id, r.name, int(r.completed), scheduled, rate, int(r.streak))
 
 
 async def _keys(session: AsyncSession, challenge_id: int) -> list[str]:

@@ -7,11 +7,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.challenges.calendar import challenge_today
 from core.challenges.leaderboard import Board, leaderboard
+from core.challenges.standings import BoardDay, roll_over
 from core.outbox import enqueue
 from core.rewards.ledger import COINS_CHALLENGE_FINISHED, COINS_CHALLENGE_WON, pay
 from core.rewards.service import award_badges
@@ -213,6 +214,23 @@ async def lifecycle_tick(session: AsyncSession, now: datetime, batch: int = 50) 
     )
     for challenge in due_end:
         await finalize(session, challenge, now)
+        touched += 1
+    # A new challenge day: the boards' place keys move on (else the first board of the day
+    # would pay for it).
+    new_day = await session.scalars(
+        select(Challenge)
+        .where(
+            Challenge.status == "active",
+            Challenge.next_board_at.is_(None) | (Challenge.next_board_at <= now),
+        )
+        .limit(batch)
+    )
+    for challenge in new_day:
+        habits = await session.scalar(
+            select(func.count()).where(ChallengeHabit.challenge_id == challenge.id)
+        )
+        board = BoardDay.of(challenge, challenge_today(challenge, now), habits or 0)
+        await roll_over(session, challenge, board)
         touched += 1
     last_day = await session.scalars(
         select(Challenge).where(

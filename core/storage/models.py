@@ -234,6 +234,9 @@ class Challenge(Base):
     invite_code: Mapped[str | None] = mapped_column(String(16), unique=True)
     status: Mapped[str] = mapped_column(String(12), default="scheduled")  # scheduled|active|ended
     participant_count: Mapped[int] = mapped_column(Integer, default=0)
+    # The challenge day its participants' place keys are as of (core/challenges/standings.py).
+    board_day: Mapped[date | None] = mapped_column(Date)
+    next_board_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), index=True)  # UTC
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
@@ -249,7 +252,12 @@ class ChallengeHabit(Base):
 
 class Participant(Base):
     __tablename__ = "participants"
-    __table_args__ = (UniqueConstraint("challenge_id", "user_id"), NO_REUSE)
+    __table_args__ = (
+        UniqueConstraint("challenge_id", "user_id"),
+        # The board in rank order, and (covering) the counts that place someone on it.
+        Index("ix_participants_board", "challenge_id", "place_key", "joined_at", "id", "completed"),
+        NO_REUSE,
+    )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     challenge_id: Mapped[int] = mapped_column(ForeignKey("challenges.id", ondelete="CASCADE"))
@@ -266,6 +274,8 @@ class Participant(Base):
     streak: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     streak_end: Mapped[date | None] = mapped_column(Date)
     best_streak: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Where the standing ranks as of the challenge's board_day: lower is better.
+    place_key: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
 
 
 class Outbox(Base):

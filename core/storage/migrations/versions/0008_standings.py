@@ -1,4 +1,5 @@
-"""challenge standings kept per participant, and which habits a running challenge counts
+"""challenge standings kept per participant with their place on the board, and which habits
+a running challenge counts
 
 Revision ID: 0008
 Revises: 0003
@@ -11,6 +12,8 @@ from datetime import date
 
 import sqlalchemy as sa
 from alembic import op
+
+from core.storage.models import UtcDateTime
 
 revision: str = "0008"
 down_revision: str | None = "0003"
@@ -28,7 +31,18 @@ def upgrade() -> None:
             batch.add_column(sa.Column(name, sa.Integer(), server_default="0", nullable=False))
         batch.add_column(sa.Column("last_day", sa.Date(), nullable=True))
         batch.add_column(sa.Column("streak_end", sa.Date(), nullable=True))
-    _rebuild()
+        batch.add_column(
+            sa.Column("place_key", sa.BigInteger(), server_default="0", nullable=False)
+        )
+        batch.create_index(
+            "ix_participants_board",
+            ["challenge_id", "place_key", "joined_at", "id", "completed"],
+        )
+    with op.batch_alter_table("challenges") as batch:
+        batch.add_column(sa.Column("board_day", sa.Date(), nullable=True))
+        batch.add_column(sa.Column("next_board_at", UtcDateTime(), nullable=True))
+        batch.create_index("ix_challenges_next_board_at", ["next_board_at"])
+    _rebuild()  # place keys stay 0 with no board_day: the first board rolls them over
 
 
 def _rebuild() -> None:
@@ -101,8 +115,21 @@ def _rebuild() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("challenges") as batch:
+        batch.drop_index("ix_challenges_next_board_at")
+        batch.drop_column("next_board_at")
+        batch.drop_column("board_day")
     with op.batch_alter_table("participants") as batch:
-        for name in ("completed", "last_day", "last_done", "streak", "streak_end", "best_streak"):
+        batch.drop_index("ix_participants_board")
+        for name in (
+            "completed",
+            "last_day",
+            "last_done",
+            "streak",
+            "streak_end",
+            "best_streak",
+            "place_key",
+        ):
             batch.drop_column(name)
     with op.batch_alter_table("habits") as batch:
         batch.drop_column("in_challenge")
