@@ -18,10 +18,22 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import BigInteger, and_, case, cast, func, literal, select, update
+from sqlalchemy import (
+    BigInteger,
+    Select,
+    and_,
+    bindparam,
+    case,
+    cast,
+    func,
+    literal,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.challenges.calendar import local_midnight, scheduled_days
+from core.storage.db import prepared
 from core.storage.models import Challenge, ChallengeHabit, CheckIn, Habit, Participant
 
 # Rates are compared as floor(rate * SCALE): two different rates of challenges up to 365 days
@@ -122,19 +134,30 @@ async def roll_over(session: AsyncSession, challenge: Challenge, board: BoardDay
 async def refresh(session: AsyncSession, user_id: int) -> set[str]:
     """Recompute the user's standings in every challenge not yet ended. Returns the habit
     names (keys) those challenges count, so a caller can mark the user's habits."""
-    return await _recompute(session, Participant.user_id == user_id)
+    rows = await session.execute(prepared(session, _by_user), {"user_id": user_id})
+    return await _recompute(session, rows)
 
 
 async def rebuild(session: AsyncSession, challenge_id: int) -> None:
     """Recompute every standing of one challenge from the check-in history."""
-    await _recompute(session, Participant.challenge_id == challenge_id, ended_too=True)
+    rows = await session.execute(prepared(session, _by_challenge), {"challenge_id": challenge_id})
+    await _recompute(session, rows)
 
 
-async def _recompute(session: AsyncSession, where: Any, ended_too: bool = False) -> set[str]:
-    joined = and_(Challenge.id == Participant.challenge_id)
-    if not ended_too:
-        joined = and_(joined, Challenge.status != "ended")
-    rows = await session.execute(
+_STANDING = (
+    "completed",
+    "last_day",
+    "last_done",
+    "streak",
+    "streak_end",
+    "best_streak",
+    "place_key",
+)
+
+
+def _history(joined: Any, where: Any) -> Select[Any]:
+    """Participations with their challenge's calendar, habits and counted check-ins."""
+    return (
         select(
             Participant.id,
             Participant.join_date,
@@ -163,6 +186,30 @@ async def _recompute(session: AsyncSession, where: Any, ended_too: bool = False)
         )
         .where(where)
     )
+
+
+def _by_user(_dialect: str) -> Select[Any]:
+    running = and_(Challenge.id == Participant.challenge_id, Challenge.status != "ended")
+    return _history(running, Participant.user_id == bindparam("user_id"))
+
+
+def _by_challenge(_dialect: str) -> Select[Any]:
+    return _history(
+        Challenge.id == Participant.challenge_id,
+        Participant.challenge_id == bindparam("challenge_id"),
+    )
+
+
+def _update(_dialect: str) -> Any:
+    table = Participant.__table__
+    return (
+        update(table)
+        .where(table.c.id == bindparam("pid"))
+        .values({name: bindparam(name) for name in _STANDING})
+    )
+
+
+async def _recompute(session: AsyncSession, rows: Any) -> set[str]:
     keys: set[str] = set()
     challenges: dict[int, tuple[Challenge, list[date], set[str]]] = {}
     people: dict[int, tuple[int, date]] = {}
@@ -181,8 +228,8 @@ async def _recompute(session: AsyncSession, where: Any, ended_too: bool = False)
     if not people:
         return keys
     boards = {
-        cid: BoardDay.of(c, c.board_day, len(keys))
-        for cid, (c, _, keys) in challenges.items()
+        cid: BoardDay.of(c, c.board_day, len(counted))
+        for cid, (c, _, counted) in challenges.items()
         if c.board_day is not None  # else no board yet: the first one rolls every key over
     }
     values = []
@@ -192,7 +239,7 @@ async def _recompute(session: AsyncSession, where: Any, ended_too: bool = False)
         board = boards.get(cid)
         values.append(
             dict(
-                id=pid,
+                pid=pid,
                 completed=s.completed,
                 last_day=s.last_day,
                 last_done=s.last_done,
@@ -204,5 +251,5 @@ async def _recompute(session: AsyncSession, where: Any, ended_too: bool = False)
                 else 0,
             )
         )
-    await session.execute(update(Participant), values)  # by primary key, as one executemany
+    await session.execute(prepared(session, _update), values)  # one executemany
     return keys
