@@ -53,7 +53,9 @@ async def test_sixty_check_ins_in_a_minute_cost_the_group_a_few_messages(
 
     for wave in range(3):  # twenty at a time, a moment apart
         sent = await asyncio.gather(*(check_in(m) for m in members[wave * 20 : wave * 20 + 20]))
-        assert all(s == [] for s in sent)  # no message for a check-in
+        # No message for a check-in (only the day message may go out meanwhile).
+        texts = [r.get("text") or "" for s in sent for r in s]
+        assert all(t.startswith("📋 Runners") for t in texts), texts
         await asyncio.sleep(0.3)
     await asyncio.sleep(1.5)  # the day message follows the burst
     await tg.services.group_days.close()
