@@ -81,6 +81,7 @@ async def console(settings: Settings) -> None:
         clock,
         color=sys.stdout.isatty(),
         image_dir=settings.data_dir / "images",
+        file_dir=settings.data_dir / "files",
         clock_file=clock_file,
     )
     from scheduler.console import ConsoleScheduler

@@ -133,7 +133,14 @@ async def _run(
     async with deps.db.session() as session:
         private_chat = inv.chat.id if inv.chat.kind == "private" else None
         user, account, created = await resolve_account(
-            session, inv.platform, inv.user_id, inv.user_name, private_chat, now, reach=inv.reach
+            session,
+            inv.platform,
+            inv.user_id,
+            inv.user_name,
+            private_chat,
+            now,
+            reach=inv.reach,
+            username=inv.username,
         )
         if inv.button and inv.button_owner not in (None, user.id):
             return Reply.text(NOT_YOURS, error=True)

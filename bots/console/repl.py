@@ -10,6 +10,7 @@ import asyncio
 import io
 import re
 import sys
+import tempfile
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -62,10 +63,12 @@ class Console:
         image_dir: Path | None = None,
         on_time: Callable[[datetime], Awaitable[None]] | None = None,
         clock_file: Path | None = None,
+        file_dir: Path | None = None,
     ) -> None:
         self.deps, self.clock, self.out, self.color = deps, clock, out, color
         self.image_dir = image_dir
         self.clock_file = clock_file  # where :time leaves the clock for the next start
+        self.file_dir = file_dir  # where a reply's files are written (a temporary one if None)
         self.on_time = on_time  # the scheduler's catch-up after :time
         self.user = "me"
         self.group: str | None = None
@@ -105,7 +108,7 @@ class Console:
             else Chat("private", self.user)
         )
         inv = Invocation(PLATFORM, self.user, self.user.capitalize(), chat, text=text,
-                         is_admin=self.admin)
+                         is_admin=self.admin, username=self.user)
         reply = await execute(self.deps, inv)
         self.show(reply)
         return reply
@@ -119,7 +122,17 @@ class Console:
             path = self.image_dir / reply.image_name
             path.write_bytes(reply.image)
             text += f"\n(image saved to {path})"
+        for file in reply.files:
+            path = self._file_path(file.name)
+            path.write_bytes(file.data)
+            text += f"\n(file saved to {path})"
         self.write(f"{header}\n{text}" if header else text)
+
+    def _file_path(self, name: str) -> Path:
+        if self.file_dir is None:
+            self.file_dir = Path(tempfile.mkdtemp(prefix="habitbot-"))
+        self.file_dir.mkdir(parents=True, exist_ok=True)
+        return self.file_dir / Path(name).name  # never outside the folder
 
     def write(self, text: str) -> None:
         self.out.write(text + "\n")
