@@ -113,6 +113,8 @@ async def redeem_code(
             session.add(tries)
         tries.failures += 1
         return WrongCode(MAX_TRIES - tries.failures)
+    if found.user_id == user.id and found.used_at is not None:
+        raise Conflict("These accounts are one person already. /handle shows who you are.")
     if found.user_id == user.id:
         raise InvalidInput(
             "That code is from this account. Type it on your other account (or as the other "
@@ -145,7 +147,10 @@ async def redeem_code(
     by_id = {u.id: u for u in locked}
     keep, gone = by_id.get(keep_id), by_id.get(user.id)
     if keep is None or gone is None or keep.deleted_at is not None:
-        raise Conflict("That code no longer works. Send /link on the other account for a new one.")
+        raise Conflict(
+            "That code no longer works: its account was just linked or deleted. /handle shows "
+            "who you are now."
+        )
     claimed = await session.scalar(
         update(LinkCode)
         .where(LinkCode.id == found.id, LinkCode.used_at.is_(None))

@@ -57,8 +57,13 @@ async def _accounts(session: AsyncSession, m: Merge) -> None:
     await session.execute(
         update(Account).where(Account.user_id == m.gone.id).values(user_id=m.keep.id)
     )
-    # Its codes were for linking the old user; a fresh /link makes new ones.
-    await session.execute(delete(LinkCode).where(LinkCode.user_id == m.gone.id))
+    # Its codes are spent: typed now (a /link racing from the other side) they say the two
+    # accounts are one person already.
+    await session.execute(
+        update(LinkCode)
+        .where(LinkCode.user_id == m.gone.id)
+        .values(user_id=m.keep.id, used_at=func.coalesce(LinkCode.used_at, m.now))
+    )
 
 
 async def _habits(session: AsyncSession, m: Merge) -> None:

@@ -3,12 +3,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import json
 import re
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import func, select
 
 from bots.commands import Chat, Deps, Invocation, execute
@@ -278,3 +280,26 @@ async def test_deleteme_asks_then_deletes(say: Say, deps: Deps, db: Database) ->
     assert (await wallet(say, "ann"))["coins"] == "0"
     assert "You are @ann_" in await ok(say, "/handle")
     assert bob != ann
+
+
+
+@pytest.mark.parametrize("first", ["ann", "bob"])
+async def test_racing_link_from_both_sides_one_wins(say: Say, db: Database, first: str) -> None:
+    await ok(say, "/habit add Read")
+    await ok(say, "/done Read")
+    await ok(say, "/habit add Read", user="bob")
+    await ok(say, "/done Read", user="bob")
+    codes = {"ann": await code_of(say, "ann"), "bob": await code_of(say, "bob")}
+    other = {"ann": "bob", "bob": "ann"}
+    order = [first, other[first]]
+    replies = await asyncio.gather(*(say(f"/link {codes[other[u]]}", user=u) for u in order))
+    texts = [r.plain() for r in replies]
+    assert sum("Linked" in t for t in texts) == 1, texts
+    loser = next(r for r in replies if "Linked" not in r.plain())
+    assert loser.error and "went wrong" not in loser.plain(), texts
+    async with db.session() as session:
+        owners = set(await session.scalars(select(Account.user_id)))
+        users = await session.scalar(select(func.count()).select_from(User))
+        checkins = await session.scalar(select(func.count()).select_from(CheckIn))
+    assert len(owners) == 1 and users == 1 and checkins == 1
+    assert (await wallet(say, "ann"))["coins"] == "20" == (await wallet(say, "bob"))["coins"]
