@@ -28,6 +28,13 @@ _RESERVED = frozenset({"deleted", "deleted_user", "habitbot", "admin", "operator
 SHAPE = "A handle is 3–32 letters, digits or _ (like @ann_reads)."
 
 
+def shown_as(user: User) -> str:
+    """How others see a person: '@ann', or 'deleted user' once they deleted their data."""
+    if user.deleted_at is not None:
+        return "deleted user"
+    return f"@{user.handle}" if user.handle else user.name
+
+
 def normalize(text: str) -> str:
     """'@Ann_B' -> 'ann_b'. Raises InvalidInput (with a short, safe echo) when it is no handle."""
     typed = text.strip()

@@ -5,17 +5,21 @@ discord.py's real CommandTree and the harness."""
 
 from __future__ import annotations
 
+import io
 import json
 import re
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import func, select
 
 from bots.commands import Deps
+from bots.console.repl import Console
 from bots.discord.app import HabitbotDiscord
 from bots.telegram.app import TelegramBot
+from core.clock import FakeClock
 from core.storage.models import Account, User
 from tests.emulators.discord_harness import DiscordHarness
 from tests.emulators.telegram_api import TelegramEmulator
@@ -164,3 +168,24 @@ async def test_deleteme_by_button_on_both(
             select(func.count()).select_from(User).where(User.deleted_at.is_not(None))
         )
     assert deleted == 2
+
+
+async def test_console_export_writes_files_and_prints_their_paths(
+    deps: Deps, clock: FakeClock, tmp_path: Path
+) -> None:
+    out = io.StringIO()
+    console = Console(deps, clock, out=out, file_dir=tmp_path / "files")
+    for line in ("/habit add Read", "/done Read", "/export"):
+        assert await console.handle(line)
+    paths = re.findall(r"\(file saved to (\S+)\)", out.getvalue())
+    # "me" is short for a handle: the console's default user is @me_<4 hex>.
+    names = [Path(p).name for p in paths]
+    assert re.fullmatch(r"habitbot-me_[0-9a-f]{4}-2026-03-02\.json", names[0]), names
+    assert names[1] == names[0].replace(".json", "-checkins.csv")
+    saved = _read(paths)
+    assert json.loads(saved[0])["checkins"][0]["habit"] == "Read"
+    assert saved[1].startswith("habit,date,amount,logged_at")
+
+
+def _read(paths: list[str]) -> list[str]:
+    return [Path(p).read_text() for p in paths]

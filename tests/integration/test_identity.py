@@ -248,6 +248,7 @@ async def test_deleteme_asks_then_deletes(say: Say, deps: Deps, db: Database) ->
         challenge_id = await session.scalar(select(Challenge.id))
     await ok(say, f"/join {challenge_id}", user="bob")
     await ok(say, "/done Read", user="bob")
+    assert "created by @ann" in await ok(say, f"/challenge info {challenge_id}", user="bob")
     asked = await say("/deleteme")
     assert "cannot be undone" in asked.plain() and not asked.error
     assert [b.label for row in asked.buttons for b in row] == ["🗑 Yes, delete everything"]
@@ -275,12 +276,12 @@ async def test_deleteme_asks_then_deletes(say: Say, deps: Deps, db: Database) ->
     assert challenge.participant_count == 1
     board = await ok(say, f"/leaderboard {challenge_id}", user="bob")
     assert "Bob" in board and "Ann" not in board
+    assert "created by deleted user" in await ok(say, f"/challenge info {challenge_id}", user="bob")
     assert (await wallet(say, "bob"))["coins"] == "10"
     # Writing again starts afresh; the old handle is not free for others yet.
     assert (await wallet(say, "ann"))["coins"] == "0"
     assert "You are @ann_" in await ok(say, "/handle")
     assert bob != ann
-
 
 
 @pytest.mark.parametrize("first", ["ann", "bob"])
