@@ -332,6 +332,15 @@ class LinkTry(Base):
     since: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
+class MergedUser(Base):
+    """A user merged into another by /link: buttons shown to the old one act for the new."""
+
+    __tablename__ = "merged_users"
+
+    old_id: Mapped[int] = mapped_column(Id, primary_key=True)  # that row is gone: no key
+    into_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+
+
 class ReleasedHandle(Base):
     """A handle someone gave up: nobody else may take it before `until`."""
 

@@ -28,6 +28,7 @@ from core.storage.models import (
     LedgerEntry,
     LinkCode,
     Membership,
+    MergedUser,
     Outbox,
     Participant,
     ReleasedHandle,
@@ -218,6 +219,14 @@ async def _outbox(session: AsyncSession, m: Merge) -> None:
             row.data = data
 
 
+async def _merged(session: AsyncSession, m: Merge) -> None:
+    """Remember that `gone` is `keep` now (and whoever became `gone` before)."""
+    await session.execute(
+        update(MergedUser).where(MergedUser.into_id == m.gone.id).values(into_id=m.keep.id)
+    )
+    session.add(MergedUser(old_id=m.gone.id, into_id=m.keep.id))
+
+
 async def _claims(session: AsyncSession, m: Merge) -> None:
     """The streak-claim cycle of whichever claimed last goes on."""
     keep, gone = m.keep, m.gone
@@ -243,6 +252,7 @@ STEPS: list[Step] = [
     _handles,
     _outbox,
     _claims,
+    _merged,
 ]
 
 

@@ -304,3 +304,17 @@ async def test_racing_link_from_both_sides_one_wins(say: Say, db: Database, firs
         checkins = await session.scalar(select(func.count()).select_from(CheckIn))
     assert len(owners) == 1 and users == 1 and checkins == 1
     assert (await wallet(say, "ann"))["coins"] == "20" == (await wallet(say, "bob"))["coins"]
+
+
+async def test_a_button_shown_before_linking_still_works(
+    say: Say, deps: Deps, db: Database
+) -> None:
+    added = await say("/habit add Read", user="bob")
+    [[button]] = added.buttons
+    bob_before = await user_id(db, "bob")
+    await ok(say, f"/link {await code_of(say, 'ann')}", user="bob")
+    text = f"/{button.action.command} {button.action.args}"
+    pressed = await press(deps, "bob", text, bob_before)
+    assert "Read done for today" in pressed.plain(), pressed.plain()
+    # Someone else's button is still refused.
+    assert "not yours" in (await press(deps, "cy", text, bob_before)).plain()

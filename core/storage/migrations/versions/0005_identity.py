@@ -1,4 +1,4 @@
-"""identity: link codes, wrong link tries, released handles, deleted users
+"""identity: link codes, wrong link tries, merged and deleted users, released handles
 
 Revision ID: 0005
 Revises: 0003
@@ -55,6 +55,19 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("user_id", name=op.f("pk_link_tries")),
     )
     op.create_table(
+        "merged_users",
+        sa.Column("old_id", Id, nullable=False),
+        sa.Column("into_id", Id, nullable=False),
+        sa.ForeignKeyConstraint(
+            ["into_id"],
+            ["users.id"],
+            name=op.f("fk_merged_users_into_id_users"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("old_id", name=op.f("pk_merged_users")),
+    )
+    op.create_index(op.f("ix_merged_users_into_id"), "merged_users", ["into_id"])
+    op.create_table(
         "released_handles",
         sa.Column("handle", sa.String(length=40), nullable=False),
         sa.Column("user_id", Id, nullable=True),
@@ -71,6 +84,8 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("released_handles")
+    op.drop_index(op.f("ix_merged_users_into_id"), table_name="merged_users")
+    op.drop_table("merged_users")
     op.drop_table("link_tries")
     op.drop_index(op.f("ix_link_codes_user_id"), table_name="link_codes")
     op.drop_index(op.f("ix_link_codes_code_hash"), table_name="link_codes")
