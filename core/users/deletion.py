@@ -9,7 +9,8 @@ boards, computed from check-ins, no longer list them), codes, queued messages to
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import delete, select, update
@@ -26,8 +27,10 @@ from core.storage.models import (
     LinkCode,
     LinkTry,
     Membership,
+    MergedUser,
     Outbox,
     Participant,
+    ReleasedHandle,
     User,
 )
 from core.users.handles import release
@@ -35,26 +38,23 @@ from core.users.handles import release
 DELETED_NAME = "deleted user"
 
 
-@dataclass(frozen=True)
-class Deleted:
-    habits: int
-    accounts: int
+@dataclass
+class Deletion:
+    user: User
+    now: datetime
+    chats: list[str] = field(default_factory=list)  # their private chats
+    habits: int = 0
+    accounts: int = 0
 
 
-async def delete_user(session: AsyncSession, user: User, now: datetime) -> Deleted:
-    await session.flush()
-    uid = user.id
-    chats = [
-        chat
-        for chat in await session.scalars(
-            select(Account.private_chat).where(Account.user_id == uid)
-        )
-        if chat
-    ]
+Step = Callable[[AsyncSession, Deletion], Awaitable[None]]
+
+
+async def _participations(session: AsyncSession, d: Deletion) -> None:
     left = list(
         await session.scalars(
             delete(Participant)
-            .where(Participant.user_id == uid)
+            .where(Participant.user_id == d.user.id)
             .returning(Participant.challenge_id)
         )
     )
@@ -64,25 +64,58 @@ async def delete_user(session: AsyncSession, user: User, now: datetime) -> Delet
             .where(Challenge.id.in_(left))
             .values(participant_count=Challenge.participant_count - 1)
         )
-    habits = list(
-        await session.scalars(delete(Habit).where(Habit.user_id == uid).returning(Habit.id))
+
+
+async def _habits(session: AsyncSession, d: Deletion) -> None:
+    """Habits, and with them (ON DELETE CASCADE) their check-ins."""
+    deleted = await session.scalars(
+        delete(Habit).where(Habit.user_id == d.user.id).returning(Habit.id)
     )
+    d.habits = len(list(deleted))
+
+
+async def _own_rows(session: AsyncSession, d: Deletion) -> None:
+    """The ledger (nobody else's balance sums over it), badges, memberships, freezes, codes."""
     for model in (LedgerEntry, Badge, Membership, FrozenDay, LinkCode, LinkTry):
-        await session.execute(delete(model).where(model.user_id == uid))
-    if chats:
+        await session.execute(delete(model).where(model.user_id == d.user.id))
+    await session.execute(delete(MergedUser).where(MergedUser.into_id == d.user.id))
+    await session.execute(
+        update(ReleasedHandle).where(ReleasedHandle.user_id == d.user.id).values(user_id=None)
+    )
+
+
+async def _outbox(session: AsyncSession, d: Deletion) -> None:
+    """Reminders and announcements waiting for them are not sent (answers still are)."""
+    d.chats = [
+        chat
+        for chat in await session.scalars(
+            select(Account.private_chat).where(Account.user_id == d.user.id)
+        )
+        if chat
+    ]
+    if d.chats:
         await session.execute(
             delete(Outbox).where(
-                Outbox.status == "pending", Outbox.chat.in_(chats), Outbox.kind != "answer"
+                Outbox.status == "pending", Outbox.chat.in_(d.chats), Outbox.kind != "answer"
             )
         )
-    accounts = list(
-        await session.scalars(delete(Account).where(Account.user_id == uid).returning(Account.id))
+
+
+async def _accounts(session: AsyncSession, d: Deletion) -> None:
+    """Writing to the bot again from these accounts starts a new user."""
+    deleted = await session.scalars(
+        delete(Account).where(Account.user_id == d.user.id).returning(Account.id)
     )
+    d.accounts = len(list(deleted))
+
+
+async def _profile(session: AsyncSession, d: Deletion) -> None:
+    user = d.user
     if user.handle:  # nobody may pose as them under their old handle for a while
-        await release(session, user.handle, None, now)
+        await release(session, user.handle, None, d.now)
     await session.execute(
         update(User)
-        .where(User.id == uid)
+        .where(User.id == user.id)
         .values(
             handle=None,
             name=DELETED_NAME,
@@ -95,9 +128,21 @@ async def delete_user(session: AsyncSession, user: User, now: datetime) -> Delet
             last_claim_on=None,
             claim_cycle_day=0,
             freezes_checked_on=None,
-            deleted_at=now,
+            deleted_at=d.now,
         )
     )
-    session.expunge_all()
+
+
+# One step per table, like the merge's (core/users/merge.py): follows, blocks and reports are
+# one more step each.
+STEPS: list[Step] = [_participations, _habits, _own_rows, _outbox, _accounts, _profile]
+
+
+async def delete_user(session: AsyncSession, user: User, now: datetime) -> Deletion:
+    await session.flush()  # the command's own pending changes first, then set-based deletes
+    deletion = Deletion(user, now)
+    for step in STEPS:
+        await step(session, deletion)
+    session.expunge_all()  # loaded objects are stale now
     forget_loaded(session)
-    return Deleted(len(habits), len(accounts))
+    return deletion
