@@ -61,8 +61,9 @@ def base_handle(*names: str | None) -> str:
 
 
 def candidates(base: str) -> list[str]:
-    """The handle a new user gets: the base when free, then random suffixes."""
-    return [base, f"{base}_{secrets.token_hex(3)}", f"{base}_{secrets.token_hex(8)}"]
+    """The handle a new user gets: the base when free, then random suffixes (a base has at
+    most 20 characters, so each fits 32)."""
+    return [base, f"{base}_{secrets.token_hex(3)}", f"{base}_{secrets.token_hex(5)}"]
 
 
 async def reserved(
