@@ -74,6 +74,7 @@ class Console:
         self.group: str | None = None
         self.admin = False
         self.buttons: list[Button] = []
+        self.buttons_owner: int | None = None  # whose buttons they are, as a platform's signature
 
     def prompt(self) -> str:
         where = f"#{self.group}{'*' if self.admin else ''}" if self.group else "private"
@@ -94,21 +95,25 @@ class Console:
                 self.write(f"No button {line}; {pick}.")
                 return True
             action = self.buttons[index].action
-            line = f"/{action.command} {action.args}".strip()
-        elif not line.startswith("/"):
+            await self.send(f"/{action.command} {action.args}".strip(), pressed=True)
+            return True
+        if not line.startswith("/"):
             self.write("Commands start with / (try /help); :help lists console commands.")
             return True
         await self.send(line)
         return True
 
-    async def send(self, text: str) -> Reply:
+    async def send(self, text: str, pressed: bool = False) -> Reply:
+        """Run a typed line, or (`pressed`) the action of a button shown: like a platform's
+        button, it acts only for the person it was shown to."""
         chat = (
             Chat("group", self.group, title=self.group)
             if self.group
             else Chat("private", self.user)
         )
         inv = Invocation(PLATFORM, self.user, self.user.capitalize(), chat, text=text,
-                         is_admin=self.admin, username=self.user)
+                         is_admin=self.admin, username=self.user, button=pressed,
+                         button_owner=self.buttons_owner if pressed else None)
         reply = await execute(self.deps, inv)
         self.show(reply)
         return reply
@@ -116,7 +121,7 @@ class Console:
     def show(self, reply: Reply, header: str | None = None) -> None:
         text, buttons = render(reply, self.color)
         if header is None:
-            self.buttons = buttons
+            self.buttons, self.buttons_owner = buttons, reply.owner
         if reply.image and self.image_dir is not None:
             self.image_dir.mkdir(parents=True, exist_ok=True)
             path = self.image_dir / reply.image_name

@@ -189,3 +189,18 @@ async def test_console_export_writes_files_and_prints_their_paths(
 
 def _read(paths: list[str]) -> list[str]:
     return [Path(p).read_text() for p in paths]
+
+
+async def test_console_deleteme_by_its_button(deps: Deps, clock: FakeClock) -> None:
+    out = io.StringIO()
+    console = Console(deps, clock, out=out)
+    for line in (":as ann", "/habit add Read", "/deleteme"):
+        assert await console.handle(line)
+    assert "[1] 🗑 Yes, delete everything" in out.getvalue()
+    assert await console.handle(":as bob")  # the button is Ann's: Bob pressing it is refused
+    assert await console.handle("1")
+    assert "not yours" in out.getvalue()
+    assert await console.handle(":as ann")
+    assert await console.handle("/deleteme")
+    assert await console.handle("1")
+    assert "Deleted: your 1 habit(s)" in out.getvalue()
