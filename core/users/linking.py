@@ -20,6 +20,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from core.storage.db import insert_ignore
 from core.storage.models import Account, LinkCode, LinkTry, User
 from core.users.accounts import new_user
 from core.users.merge import Merge, merge_users
@@ -108,11 +109,19 @@ async def redeem_code(
         select(LinkCode).where(LinkCode.code_hash == code_hash(code)).order_by(LinkCode.id.desc())
     )
     if found is None:
+        # Counted in the database: two wrong codes sent at once count twice, and cannot both
+        # create the row.
         if tries is None:
-            tries = LinkTry(user_id=user.id, failures=0, since=now)
-            session.add(tries)
-        tries.failures += 1
-        return WrongCode(MAX_TRIES - tries.failures)
+            await session.execute(
+                insert_ignore(session, LinkTry, dict(user_id=user.id, failures=0, since=now))
+            )
+        failures = await session.scalar(
+            update(LinkTry)
+            .where(LinkTry.user_id == user.id)
+            .values(failures=LinkTry.failures + 1)
+            .returning(LinkTry.failures)
+        )
+        return WrongCode(max(0, MAX_TRIES - int(failures or MAX_TRIES)))
     if found.user_id == user.id and found.used_at is not None:
         raise Conflict("These accounts are one person already. /handle shows who you are.")
     if found.user_id == user.id:
