@@ -109,7 +109,13 @@ async def link(ctx: Ctx, args: dict[str, Any]) -> Reply:
 )
 async def unlink(ctx: Ctx, args: dict[str, Any]) -> Reply:
     target, fresh = await split_account(
-        ctx.session, ctx.user, ctx.account, args.get("account"), ctx.inv.user_name, ctx.now
+        ctx.session,
+        ctx.user,
+        ctx.account,
+        args.get("account"),
+        ctx.inv.user_name,
+        ctx.inv.username,
+        ctx.now,
     )
     name = f"{target.platform}:{target.external_id}"
     if target.id == ctx.account.id:

@@ -90,13 +90,18 @@ _ACCOUNT_USER_HABITS = (
 
 
 async def new_user(
-    session: AsyncSession, name: str, now: datetime, username: str | None = None
+    session: AsyncSession,
+    name: str,
+    now: datetime,
+    username: str | None = None,
+    heir: int | None = None,
 ) -> User:
     """Insert a user under a free handle. Namesakes can arrive at the same moment (PostgreSQL
     runs them concurrently), so the unique handle is claimed by the insert itself; handles
-    someone gave up recently are skipped."""
+    someone gave up recently are skipped, except those kept for `heir` (an account split off
+    that person may have its old handle back)."""
     options = candidates(base_handle(username, name))
-    held = await reserved(session, options, now)
+    held = await reserved(session, options, now, for_user=heir)
     for handle in (h for h in options if h not in held):
         user = await session.scalar(
             insert_ignore(

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from core.storage.db import insert_ignore
-from core.storage.models import Account, LinkCode, LinkTry, User
+from core.storage.models import Account, LinkCode, LinkTry, ReleasedHandle, User
 from core.users.accounts import new_user
 from core.users.merge import Merge, merge_users
 
@@ -186,6 +186,7 @@ async def split_account(
     current: Account,
     which: str | None,
     name: str,
+    username: str | None,
     now: datetime,
 ) -> tuple[Account, User]:
     """Split a platform account off `user` into a new, empty user. `which` names it
@@ -206,7 +207,12 @@ async def split_account(
                 raise NotFound(f"You have no {which[:20]!r} account. Yours: {names}.")
             raise InvalidInput(f"You have several {which[:20]} accounts; name one: {names}.")
         target = target_list[0]
-    fresh = await new_user(session, name if target.id == current.id else user.name, now)
+    here = target.id == current.id
+    fresh = await new_user(
+        session, name if here else user.name, now, username if here else None, heir=user.id
+    )
+    if fresh.handle:  # its old handle, kept for the person, is this account's again
+        await session.execute(delete(ReleasedHandle).where(ReleasedHandle.handle == fresh.handle))
     await session.execute(update(Account).where(Account.id == target.id).values(user_id=fresh.id))
     await session.execute(delete(LinkCode).where(LinkCode.account_id == target.id))
     return target, fresh

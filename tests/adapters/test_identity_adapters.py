@@ -204,3 +204,27 @@ async def test_console_deleteme_by_its_button(deps: Deps, clock: FakeClock) -> N
     assert await console.handle("/deleteme")
     assert await console.handle("1")
     assert "Deleted: your 1 habit(s)" in out.getvalue()
+
+
+async def test_a_code_from_telegram_typed_on_discord_and_unlinked_again(
+    emu: TelegramEmulator, tg: TelegramBot, dc: DiscordHarness, deps: Deps
+) -> None:
+    ann = emu.user(1001, "Ann", username="ann")
+    alice = dc.user(42, "alice")
+    await tg_say(emu, tg, ann, "/habit add Read")
+    await tg_say(emu, tg, ann, "/done Read")
+    [shown] = await tg_say(emu, tg, ann, "/link")
+    found = re.search(r"code: (\d{6})", shown["text"])
+    assert found and "/link " + found.group(1) in shown["text"]  # Telegram's own syntax
+    wrong = await dc.slash(alice, "link", {"code": "000000" if found.group(1) != "000000" else "1"})
+    assert wrong.response is not None and "not right" in (wrong.content or "")
+    linked = await dc.slash(alice, "link", {"code": found.group(1)})
+    assert "Linked: this account is now part of **@ann**." in (linked.content or "")
+    assert "Read" in ((await dc.slash(alice, "habit list")).content or "")
+    split = await dc.slash(alice, "unlink")
+    assert "This account (discord:42) is on its own again, as **@alice**" in (split.content or "")
+    assert "No habits" in ((await dc.slash(alice, "habit list")).content or "")
+    [listed] = await tg_say(emu, tg, ann, "/habit list")
+    assert "Read" in listed["text"]
+    async with deps.db.session() as session:
+        assert await session.scalar(select(func.count()).select_from(User)) == 2

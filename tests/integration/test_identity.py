@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from bots.commands import Chat, Deps, Invocation, execute
 from bots.reply import Reply
 from core.clock import FakeClock
+from core.errors import Conflict
 from core.storage.db import Database
 from core.storage.models import (
     Account,
@@ -27,6 +28,7 @@ from core.storage.models import (
     Participant,
     User,
 )
+from core.users.handles import change_handle
 from tests.conftest import Say
 
 DAY = timedelta(days=1)
@@ -318,3 +320,46 @@ async def test_a_button_shown_before_linking_still_works(
     assert "Read done for today" in pressed.plain(), pressed.plain()
     # Someone else's button is still refused.
     assert "not yours" in (await press(deps, "cy", text, bob_before)).plain()
+
+
+async def test_two_people_racing_for_one_handle(say: Say, db: Database) -> None:
+    await ok(say, "/start", user="bob")
+    await ok(say, "/start", user="cy")
+    replies = await asyncio.gather(
+        say("/handle runner", user="bob"), say("/handle runner", user="cy")
+    )
+    assert sum("You are now @runner" in r.plain() for r in replies) == 1
+    loser = next(r for r in replies if "You are now" not in r.plain())
+    assert loser.error and "taken" in loser.plain() and "went wrong" not in loser.plain()
+    async with db.session() as session:
+        holders = await session.scalar(
+            select(func.count()).select_from(User).where(User.handle == "runner")
+        )
+    assert holders == 1
+
+
+async def test_a_handle_taken_while_being_claimed(say: Say, db: Database, clock: FakeClock) -> None:
+    """The unique index decides when the check saw the handle free: a clear refusal, and the
+    rest of the command's unit of work goes on."""
+    await ok(say, "/start", user="bob")
+    await ok(say, "/start", user="cy")
+    bob, cy = await user_id(db, "bob"), await user_id(db, "cy")
+
+    async def claim_for_cy() -> str:
+        async with db.session() as session:
+            user = await session.get_one(User, cy)
+            try:
+                await change_handle(session, user, "runner", clock.now())
+            except Conflict as error:
+                return str(error)
+        return "claimed"
+
+    async with db.session() as session:
+        await change_handle(session, await session.get_one(User, bob), "runner", clock.now())
+        other = asyncio.create_task(claim_for_cy())
+        await asyncio.sleep(0.3)  # cy checks (sees it free on PostgreSQL) and waits on the index
+    said = await other
+    assert "taken" in said, said
+    if db.dialect == "postgresql":
+        assert "just taken" in said
+    assert "You are @runner." in await ok(say, "/handle", user="bob")
