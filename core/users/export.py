@@ -24,6 +24,7 @@ from core.storage.models import (
     LedgerEntry,
     Membership,
     Participant,
+    ReleasedHandle,
     User,
 )
 
@@ -77,6 +78,9 @@ async def export_user(session: AsyncSession, user: User, now: datetime) -> Expor
     )
     owned = await session.scalars(select(Challenge.title).where(Challenge.owner_id == uid))
     frozen = await session.scalars(select(FrozenDay.local_date).where(FrozenDay.user_id == uid))
+    kept = await session.execute(
+        select(ReleasedHandle.handle, ReleasedHandle.until).where(ReleasedHandle.user_id == uid)
+    )
     money = await balances(session, uid)
     data = {
         "exported_at": now.isoformat(),
@@ -115,6 +119,7 @@ async def export_user(session: AsyncSession, user: User, now: datetime) -> Expor
             for t, d, r, s in joined
         ],
         "challenges_created": list(owned),
+        "handles_kept_for_you": [{"handle": h, "until": _plain(u)} for h, u in kept],
     }
     out = io.StringIO()
     writer = csv.writer(out)

@@ -220,6 +220,8 @@ async def test_unlink_splits_an_account_off_fresh(say: Say) -> None:
 
 # ------------------------------------------------------------------ export
 async def test_export_sends_json_and_csv(say: Say, clock: FakeClock) -> None:
+    await ok(say, "/handle ann_reads")
+    await ok(say, "/handle ann")
     await ok(say, "/habit add =Read target=10 unit=pages")
     await ok(say, "/done =Read 12")
     clock.advance(DAY)
@@ -231,6 +233,7 @@ async def test_export_sends_json_and_csv(say: Say, clock: FakeClock) -> None:
     assert names == ["habitbot-ann-2026-03-03.json", "habitbot-ann-2026-03-03-checkins.csv"]
     data = json.loads(reply.files[0].data)
     assert data["user"]["handle"] == "ann" and data["accounts"][0]["external_id"] == "ann"
+    assert [h["handle"] for h in data["handles_kept_for_you"]] == ["ann_reads"]
     assert data["balances"]["coins"] == 30 and len(data["ledger"]) == 4
     assert [c["local_date"] for c in data["checkins"]] == ["2026-03-02", "2026-03-03"]
     rows = list(csv.reader(io.StringIO(reply.files[1].data.decode())))
