@@ -63,7 +63,7 @@ async def handle(ctx: Ctx, args: dict[str, Any]) -> Reply:
 )
 async def link(ctx: Ctx, args: dict[str, Any]) -> Reply:
     if "code" not in args:
-        issued = await issue_code(ctx.session, ctx.user, ctx.account, ctx.now)
+        issued = await issue_code(ctx.session, ctx.user, ctx.account, ctx.now, ctx.deps.button_key)
         until = local_now(issued.expires_at, ctx.user.timezone).strftime("%H:%M")
         return (
             Reply.text("🔗 Your link code: ", bold(issued.code))
@@ -71,7 +71,7 @@ async def link(ctx: Ctx, args: dict[str, Any]) -> Reply:
             .add("On your other account (Telegram, Discord, or another console user) send ")
             .add(cmd("link", issued.code))
         )
-    result = await redeem_code(ctx.session, ctx.user, args["code"], ctx.now)
+    result = await redeem_code(ctx.session, ctx.user, args["code"], ctx.now, ctx.deps.button_key)
     if isinstance(result, WrongCode):
         if result.tries_left > 0:
             left = f"{result.tries_left} {'try' if result.tries_left == 1 else 'tries'} left"

@@ -1,6 +1,6 @@
 """/link and /unlink: one person, several platform accounts.
 
-`/link` gives a 6-digit code valid 15 minutes, kept only as a hash. Typed on another account
+`/link` gives a 6-digit code valid 15 minutes, kept only as a keyed hash. Typed on another account
 (`/link 123456`) it merges that account's user into the code's user. Wrong codes count against
 the person typing them: the 5th wrong one within 15 minutes burns their attempts (no code can
 be entered from that account until the window ends, longer than any code it could be after
@@ -10,6 +10,7 @@ lives), so a code cannot be guessed from one account.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import re
 import secrets
 from dataclasses import dataclass
@@ -30,8 +31,9 @@ MAX_TRIES = 5
 _CODE = re.compile(r"\d{6}")
 
 
-def code_hash(code: str) -> str:
-    return hashlib.sha256(f"habitbot-link:{code}".encode()).hexdigest()
+def code_hash(code: str, key: bytes) -> str:
+    """Keyed (the bot's secret): a copy of the database alone cannot try the million codes."""
+    return hmac.new(key, f"link\0{code}".encode(), hashlib.sha256).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -40,7 +42,9 @@ class Issued:
     expires_at: datetime
 
 
-async def issue_code(session: AsyncSession, user: User, account: Account, now: datetime) -> Issued:
+async def issue_code(
+    session: AsyncSession, user: User, account: Account, now: datetime, key: bytes
+) -> Issued:
     """A fresh code for `user` (an earlier unused one stops working)."""
     await session.execute(
         delete(LinkCode).where(
@@ -51,7 +55,7 @@ async def issue_code(session: AsyncSession, user: User, account: Account, now: d
         code = f"{secrets.randbelow(10**6):06d}"
         clash = await session.scalar(
             select(LinkCode.id).where(
-                LinkCode.code_hash == code_hash(code),
+                LinkCode.code_hash == code_hash(code, key),
                 LinkCode.used_at.is_(None),
                 LinkCode.expires_at > now,
             )
@@ -63,7 +67,7 @@ async def issue_code(session: AsyncSession, user: User, account: Account, now: d
         LinkCode(
             user_id=user.id,
             account_id=account.id,
-            code_hash=code_hash(code),
+            code_hash=code_hash(code, key),
             created_at=now,
             expires_at=expires,
         )
@@ -90,7 +94,7 @@ def _minutes(delta: timedelta) -> int:
 
 
 async def redeem_code(
-    session: AsyncSession, user: User, text: str, now: datetime
+    session: AsyncSession, user: User, text: str, now: datetime, key: bytes
 ) -> Linked | WrongCode:
     """Merge `user` (who typed the code) into the code's user."""
     code = re.sub(r"[\s-]", "", text)
@@ -106,7 +110,9 @@ async def redeem_code(
             "other account)."
         )
     found = await session.scalar(
-        select(LinkCode).where(LinkCode.code_hash == code_hash(code)).order_by(LinkCode.id.desc())
+        select(LinkCode)
+        .where(LinkCode.code_hash == code_hash(code, key))
+        .order_by(LinkCode.id.desc())
     )
     if found is None:
         # Counted in the database: two wrong codes sent at once count twice, and cannot both
