@@ -1,4 +1,4 @@
-"""A platform-neutral reply: lines of lightly styled spans, buttons, an optional image.
+"""A platform-neutral reply: lines of lightly styled spans, buttons, an optional image, files.
 
 Adapters render it (console text, Telegram HTML, Discord markdown); nothing here knows them.
 """
@@ -67,6 +67,15 @@ class Button:
     action: Action
 
 
+@dataclass(frozen=True)
+class Attachment:
+    """A file sent with the reply (Telegram document, Discord attachment, console file)."""
+
+    name: str  # a safe file name: letters, digits, "-", "_", "."
+    data: bytes
+    mime: str = "application/octet-stream"
+
+
 @dataclass
 class Reply:
     lines: list[Line] = field(default_factory=list)
@@ -74,6 +83,7 @@ class Reply:
     image: bytes | None = None
     image_name: str = "image.png"
     image_alt: str | None = None  # a text stand-in for terminals (e.g. a text heatmap)
+    files: list[Attachment] = field(default_factory=list)
     private: bool = False  # holds private data: deliver in a private chat or ephemerally
     owner: int | None = None  # the core user its buttons are bound to (None: anyone may press)
     shared: bool = False  # its buttons are anyone's to press (a board's pages), not the asker's
@@ -111,6 +121,7 @@ class Reply:
         if self.image is None and other.image is not None:
             self.image, self.image_name = other.image, other.image_name
         self.image_alt = self.image_alt or other.image_alt
+        self.files.extend(other.files)
         self.private = self.private or other.private
         self.owner = self.owner if self.owner is not None else other.owner
         return self
@@ -130,6 +141,10 @@ class Reply:
             data["image_name"] = self.image_name
         if self.image_alt is not None:
             data["image_alt"] = self.image_alt
+        if self.files:
+            data["files"] = [
+                [f.name, base64.b64encode(f.data).decode(), f.mime] for f in self.files
+            ]
         for flag in ("private", "error"):
             if getattr(self, flag):
                 data[flag] = True
@@ -150,6 +165,10 @@ class Reply:
             image=base64.b64decode(data["image"]) if "image" in data else None,
             image_name=data.get("image_name", "image.png"),
             image_alt=data.get("image_alt"),
+            files=[
+                Attachment(name, base64.b64decode(blob), mime)
+                for name, blob, mime in data.get("files", [])
+            ],
             private=bool(data.get("private")),
             owner=data.get("owner"),
             error=bool(data.get("error")),

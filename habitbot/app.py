@@ -86,6 +86,7 @@ async def console(settings: Settings) -> None:
         clock,
         color=sys.stdout.isatty(),
         image_dir=settings.data_dir / "images",
+        file_dir=settings.data_dir / "files",
         clock_file=clock_file,
     )
     from scheduler.console import ConsoleScheduler

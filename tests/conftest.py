@@ -98,7 +98,9 @@ class Say:
         platform: str = "console",
     ) -> Reply:
         chat = Chat("group", group, title=group) if group else Chat("private", user)
-        inv = Invocation(platform, user, user.capitalize(), chat, text=text, is_admin=admin)
+        inv = Invocation(
+            platform, user, user.capitalize(), chat, text=text, is_admin=admin, username=user
+        )
         return await execute(self.deps, inv)
 
     async def text(self, *args: object, **kwargs: object) -> str:

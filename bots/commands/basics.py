@@ -33,6 +33,7 @@ async def start(ctx: Ctx, args: dict[str, Any]) -> Reply:
         .add("2. Add a habit: ", cmd("habit add", "Read", every="day", remind="21:00"))
         .add("3. Check in each day: ", cmd("done", "Read"), " — then ", cmd("claim"), " gems")
         .add("Your time zone is ", bold(ctx.user.timezone), ". ", cmd("help"), " lists all.")
+        .add("You are known as ", bold(f"@{ctx.user.handle}"), "; ", cmd("handle"), " changes it.")
     )
 
 

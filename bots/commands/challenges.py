@@ -35,7 +35,8 @@ from core.errors import InvalidInput
 from core.groups.service import join_group, members, update_group
 from core.habits.schedule import DAILY
 from core.rewards.badges import badge_title
-from core.storage.models import Challenge
+from core.storage.models import Challenge, User
+from core.users.handles import shown_as
 from core.users.settings import format_minutes
 
 CHALLENGE = Arg("challenge", "the challenge's id", "word", complete="challenge", max_length=20)
@@ -339,6 +340,9 @@ async def challenge_info(ctx: Ctx, args: dict[str, Any]) -> Reply:
     reply.bullet(f"{_when(c)} ({_status(c, challenge_today(c, ctx.now))})")
     reply.bullet(f"habits: {', '.join(habits)} · {c.schedule}")
     reply.bullet(f"{c.participant_count} joined")
+    owner = await ctx.session.get(User, c.owner_id)  # the caller's own row costs nothing
+    if owner is not None:
+        reply.bullet(f"created by {shown_as(owner)}")
     return reply
 
 

@@ -41,6 +41,9 @@ class Invocation:
     # anyone's. Someone else pressing it is refused; the result names who pressed.
     button: bool = False
     button_owner: int | None = None
+    # The platform's unique username (Telegram @username, Discord user name), if any: a new
+    # user's handle starts from it.
+    username: str | None = None
 
 
 @dataclass

@@ -19,6 +19,7 @@ from core.errors import DomainError
 from core.groups.service import enter_group
 from core.rewards.freezes import apply_missed_day_freezes
 from core.users.accounts import resolve_account
+from core.users.lookup import merged_into
 
 log = logging.getLogger("habitbot.commands")
 
@@ -133,10 +134,19 @@ async def _run(
     async with deps.db.session() as session:
         private_chat = inv.chat.id if inv.chat.kind == "private" else None
         user, account, created = await resolve_account(
-            session, inv.platform, inv.user_id, inv.user_name, private_chat, now, reach=inv.reach
+            session,
+            inv.platform,
+            inv.user_id,
+            inv.user_name,
+            private_chat,
+            now,
+            reach=inv.reach,
+            username=inv.username,
         )
         if inv.button and inv.button_owner not in (None, user.id):
-            return Reply.text(NOT_YOURS, error=True)
+            # A button shown before /link merged its owner into this user is theirs still.
+            if not await merged_into(session, inv.button_owner, user.id):
+                return Reply.text(NOT_YOURS, error=True)
         group = None
         if inv.chat.kind == "group":
             group = await enter_group(

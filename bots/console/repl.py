@@ -10,6 +10,7 @@ import asyncio
 import io
 import re
 import sys
+import tempfile
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -62,15 +63,18 @@ class Console:
         image_dir: Path | None = None,
         on_time: Callable[[datetime], Awaitable[None]] | None = None,
         clock_file: Path | None = None,
+        file_dir: Path | None = None,
     ) -> None:
         self.deps, self.clock, self.out, self.color = deps, clock, out, color
         self.image_dir = image_dir
         self.clock_file = clock_file  # where :time leaves the clock for the next start
+        self.file_dir = file_dir  # where a reply's files are written (a temporary one if None)
         self.on_time = on_time  # the scheduler's catch-up after :time
         self.user = "me"
         self.group: str | None = None
         self.admin = False
         self.buttons: list[Button] = []
+        self.buttons_owner: int | None = None  # whose buttons they are, as a platform's signature
 
     def prompt(self) -> str:
         where = f"#{self.group}{'*' if self.admin else ''}" if self.group else "private"
@@ -91,21 +95,32 @@ class Console:
                 self.write(f"No button {line}; {pick}.")
                 return True
             action = self.buttons[index].action
-            line = f"/{action.command} {action.args}".strip()
-        elif not line.startswith("/"):
+            await self.send(f"/{action.command} {action.args}".strip(), pressed=True)
+            return True
+        if not line.startswith("/"):
             self.write("Commands start with / (try /help); :help lists console commands.")
             return True
         await self.send(line)
         return True
 
-    async def send(self, text: str) -> Reply:
+    async def send(self, text: str, pressed: bool = False) -> Reply:
+        """Run a typed line, or (`pressed`) the action of a button shown: like a platform's
+        button, it acts only for the person it was shown to."""
         chat = (
             Chat("group", self.group, title=self.group)
             if self.group
             else Chat("private", self.user)
         )
         inv = Invocation(
-            PLATFORM, self.user, self.user.capitalize(), chat, text=text, is_admin=self.admin
+            PLATFORM,
+            self.user,
+            self.user.capitalize(),
+            chat,
+            text=text,
+            is_admin=self.admin,
+            username=self.user,
+            button=pressed,
+            button_owner=self.buttons_owner if pressed else None,
         )
         reply = await execute(self.deps, inv)
         self.show(reply)
@@ -114,13 +129,23 @@ class Console:
     def show(self, reply: Reply, header: str | None = None) -> None:
         text, buttons = render(reply, self.color)
         if header is None:
-            self.buttons = buttons
+            self.buttons, self.buttons_owner = buttons, reply.owner
         if reply.image and self.image_dir is not None:
             self.image_dir.mkdir(parents=True, exist_ok=True)
             path = self.image_dir / reply.image_name
             path.write_bytes(reply.image)
             text += f"\n(image saved to {path})"
+        for file in reply.files:
+            path = self._file_path(file.name)
+            path.write_bytes(file.data)
+            text += f"\n(file saved to {path})"
         self.write(f"{header}\n{text}" if header else text)
+
+    def _file_path(self, name: str) -> Path:
+        if self.file_dir is None:
+            self.file_dir = Path(tempfile.mkdtemp(prefix="habitbot-"))
+        self.file_dir.mkdir(parents=True, exist_ok=True)
+        return self.file_dir / Path(name).name  # never outside the folder
 
     def write(self, text: str) -> None:
         self.out.write(text + "\n")

@@ -92,6 +92,7 @@ def invocation(
         reach=f"dm:{user.id}",  # Discord lets a bot DM anyone it shares a server with
         button=button is not None,
         button_owner=button.owner if button is not None else None,
+        username=user.name,
     )
 
 
@@ -180,7 +181,7 @@ async def _send(
         # A button's result replaces its message; the view is the result's own (or none).
         await interaction.response.edit_message(
             content=first["content"],
-            attachments=[first["file"]] if "file" in first else [],
+            attachments=first.get("files", []),
             view=first.get("view"),
             allowed_mentions=first["allowed_mentions"],
         )
@@ -203,8 +204,8 @@ async def _send_deferred(interaction: discord.Interaction[Any], rendered: Render
         "content": first["content"],
         "allowed_mentions": first["allowed_mentions"],
     }
-    if "file" in first:
-        edit["attachments"] = [first["file"]]
+    if "files" in first:
+        edit["attachments"] = first["files"]
     if "view" in first:
         edit["view"] = first["view"]
     await interaction.edit_original_response(**edit)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import io
 import logging
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import discord
@@ -19,7 +19,7 @@ import discord
 from bots.actions import button_data
 from bots.commands import Deps
 from bots.discord.names import slash_text
-from bots.reply import Button, Line, Reply, Span
+from bots.reply import Attachment, Button, Line, Reply, Span
 
 log = logging.getLogger("habitbot.discord")
 
@@ -213,7 +213,7 @@ async def view_for(deps: Deps, reply: Reply) -> discord.ui.View | None:
 # ------------------------------------------------------------------ whole messages
 @dataclass
 class Rendered:
-    """A reply ready to send: text chunks; the image and the view go with the last one."""
+    """A reply ready to send: text chunks; the image, the files and the view go with the last."""
 
     texts: list[str]
     image: bytes | None = None
@@ -222,6 +222,7 @@ class Rendered:
     view: discord.ui.View | None = None
     ephemeral: bool = False
     error: bool = False  # a refusal: never replaces the message a button sat on
+    attachments: list[Attachment] = field(default_factory=list)
 
     def file(self) -> discord.File | None:
         """A fresh File each time: discord.py consumes the stream when it sends one."""
@@ -230,21 +231,26 @@ class Rendered:
         alt = (self.image_alt or "")[:ALT_LIMIT] or None
         return discord.File(io.BytesIO(self.image), filename=self.image_name, description=alt)
 
+    def files(self) -> list[discord.File]:
+        image = self.file()
+        attached = [discord.File(io.BytesIO(a.data), filename=a.name) for a in self.attachments]
+        return ([image] if image is not None else []) + attached
+
     def messages(self) -> list[dict[str, Any]]:
-        """Keyword arguments for each message: content, plus file/view on the last one."""
+        """Keyword arguments for each message: content, plus files/view on the last one."""
         texts = self.texts or [""]
         out: list[dict[str, Any]] = [
             {"content": text, "allowed_mentions": NO_MENTIONS} for text in texts
         ]
         last = out[-1]
-        file = self.file()
-        if file is not None:
-            last["file"] = file
+        files = self.files()
+        if files:
+            last["files"] = files
         if self.view is not None:
             last["view"] = self.view
         if not last["content"]:
             # Discord refuses a message with nothing in it; an attachment alone is fine.
-            last["content"] = None if file is not None else "✅"
+            last["content"] = None if files else "✅"
         return out
 
 
@@ -256,4 +262,5 @@ async def render(deps: Deps, reply: Reply, ephemeral: bool = False) -> Rendered:
         image_alt=reply.image_alt,
         view=await view_for(deps, reply),
         ephemeral=ephemeral,
+        attachments=list(reply.files),
     )

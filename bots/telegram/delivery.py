@@ -35,8 +35,8 @@ async def send_reply(
     """Send `reply`; the first message quotes `reply_to`, the keyboard rides on the last one.
 
     With an image, the first text chunk becomes its caption when it fits; otherwise the photo
-    goes first and the text follows. With `progress`, the first `progress.parts` messages are
-    taken as delivered already and each one sent is counted there.
+    goes first and the text follows; files follow as documents. With `progress`, the first
+    `progress.parts` messages are taken as delivered already and each one sent is counted there.
     """
     progress = progress or Progress()
     markup = await keyboard(deps, reply)
@@ -69,6 +69,9 @@ async def send_reply(
                 link_preview_options=NO_PREVIEW,
             )
         )
+    for file in reply.files:  # documents after the text they belong to
+        document = BufferedInputFile(file.data, file.name)
+        calls.append(partial(bot.send_document, chat_id, document))
     quote = (
         ReplyParameters(message_id=reply_to, allow_sending_without_reply=True)
         if reply_to is not None

@@ -135,6 +135,7 @@ async def invocation(
         is_admin=admin,
         button=button is not None,
         button_owner=button.owner if button is not None else None,
+        username=user.username,
     )
 
 
@@ -275,7 +276,7 @@ async def answer_press(
     await query.answer()
     private_elsewhere = reply.private and message.chat.type in GROUP_TYPES
     parts = chunks(reply)
-    if private_elsewhere or reply.image or len(parts) != 1 or message.text is None:
+    if private_elsewhere or reply.image or reply.files or len(parts) != 1 or message.text is None:
         await deliver(bot, services, message.chat, query.from_user, reply, answer=answer)
         if not private_elsewhere:  # the old keyboard would act on a stale list
             await bot.edit_message_reply_markup(

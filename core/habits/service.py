@@ -61,6 +61,11 @@ def _forget_habits(session: AsyncSession, user_id: int) -> None:
     session.info.get(_LOADED, {}).pop(user_id, None)
 
 
+def forget_loaded(session: AsyncSession) -> None:
+    """Forget every user's remembered habits (rows were moved behind the ORM's back)."""
+    session.info.pop(_LOADED, None)
+
+
 async def find_habit(session: AsyncSession, user_id: int, query: str) -> Habit:
     return match(await list_habits(session, user_id), query)
 

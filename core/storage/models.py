@@ -87,6 +87,9 @@ class User(Base):
     # Days up to this local date have been checked for missed days to freeze.
     freezes_checked_on: Mapped[date | None] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    # Set by /deleteme: the row stays (as "deleted user") so challenges it owns and what others
+    # did with it keep pointing somewhere; everything personal is gone.
+    deleted_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
     accounts: Mapped[list[Account]] = relationship(back_populates="user", lazy="raise")
 
@@ -326,3 +329,49 @@ class HeldUpdate(Base):
     key: Mapped[str] = mapped_column(String(64), primary_key=True)  # Telegram's update_id
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
     received_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class LinkCode(Base):
+    """A /link code: its hash only, valid until `expires_at`, used once."""
+
+    __tablename__ = "link_codes"
+    __table_args__ = NO_REUSE
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    code_hash: Mapped[str] = mapped_column(String(64), index=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class LinkTry(Base):
+    """Wrong /link codes typed by a user since `since`; enough of them lock /link <code>."""
+
+    __tablename__ = "link_tries"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    since: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class MergedUser(Base):
+    """A user merged into another by /link: buttons shown to the old one act for the new."""
+
+    __tablename__ = "merged_users"
+
+    old_id: Mapped[int] = mapped_column(Id, primary_key=True)  # that row is gone: no key
+    into_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+
+
+class ReleasedHandle(Base):
+    """A handle someone gave up: nobody else may take it before `until`."""
+
+    __tablename__ = "released_handles"
+
+    handle: Mapped[str] = mapped_column(String(40), primary_key=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    until: Mapped[datetime] = mapped_column(UtcDateTime())

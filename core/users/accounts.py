@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-import secrets
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
@@ -15,6 +13,7 @@ from core.habits.service import loaded_habits
 from core.storage.db import insert_ignore
 from core.storage.models import Account, Habit, User
 from core.text import storable
+from core.users.handles import base_handle, candidates, reserved
 
 # last_seen is bookkeeping: refreshing it at most this often saves a write on hot paths.
 _SEEN_EVERY = timedelta(minutes=10)
@@ -28,9 +27,11 @@ async def resolve_account(
     private_chat: str | None,
     now: datetime,
     reach: str | None = None,
+    username: str | None = None,
 ) -> tuple[User, Account, bool]:
     """The user behind a platform account, created on first contact. Returns (user, account,
-    created). A private chat makes the account reachable again (the user wrote to us)."""
+    created). A private chat makes the account reachable again (the user wrote to us). A new
+    user's handle comes from the platform `username` when it is free (else from the name)."""
     rows = (
         await session.execute(
             _ACCOUNT_USER_HABITS, {"platform": platform, "external_id": external_id}
@@ -48,7 +49,7 @@ async def resolve_account(
         return user, account, False
 
     clean = storable(name)[:64] or "friend"
-    user = await _new_user(session, clean, now)
+    user = await new_user(session, clean, now, username)
     inserted = await session.scalar(
         insert_ignore(
             session,
@@ -66,7 +67,9 @@ async def resolve_account(
     if inserted is None:  # the same person's first two messages raced; the other one won
         await session.delete(user)
         await session.flush()
-        return await resolve_account(session, platform, external_id, name, private_chat, now, reach)
+        return await resolve_account(
+            session, platform, external_id, name, private_chat, now, reach, username
+        )
     account = await session.get_one(Account, inserted)
     loaded_habits(session, user.id, [])
     return user, account, True
@@ -86,11 +89,20 @@ _ACCOUNT_USER_HABITS = (
 )
 
 
-async def _new_user(session: AsyncSession, name: str, now: datetime) -> User:
+async def new_user(
+    session: AsyncSession,
+    name: str,
+    now: datetime,
+    username: str | None = None,
+    heir: int | None = None,
+) -> User:
     """Insert a user under a free handle. Namesakes can arrive at the same moment (PostgreSQL
-    runs them concurrently), so the unique handle is claimed by the insert itself."""
-    base = re.sub(r"[^a-z0-9_]", "", name.lower().replace(" ", "_"))[:20] or "user"
-    for handle in (base, f"{base}_{secrets.token_hex(3)}", f"{base}_{secrets.token_hex(8)}"):
+    runs them concurrently), so the unique handle is claimed by the insert itself; handles
+    someone gave up recently are skipped, except those kept for `heir` (an account split off
+    that person may have its old handle back)."""
+    options = candidates(base_handle(username, name))
+    held = await reserved(session, options, now, for_user=heir)
+    for handle in (h for h in options if h not in held):
         user = await session.scalar(
             insert_ignore(
                 session, User, dict(name=name, handle=handle, timezone="UTC", created_at=now)

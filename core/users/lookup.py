@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.storage.models import Account
+from core.storage.models import Account, MergedUser
 
 
 async def account_user_id(session: AsyncSession, platform: str, external_id: str) -> int | None:
@@ -16,3 +16,9 @@ async def account_user_id(session: AsyncSession, platform: str, external_id: str
             Account.platform == platform, Account.external_id == external_id
         )
     )
+
+
+async def merged_into(session: AsyncSession, old_id: int, user_id: int) -> bool:
+    """Whether user `old_id` was merged into `user_id` by /link (its buttons are theirs)."""
+    into = await session.scalar(select(MergedUser.into_id).where(MergedUser.old_id == old_id))
+    return into == user_id

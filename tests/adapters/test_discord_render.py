@@ -56,5 +56,5 @@ async def test_image_goes_with_the_last_message(deps: Deps) -> None:
     reply = Reply.text("x" * 1500).add("y" * 1500)
     reply.image, reply.image_name, reply.image_alt = b"\x89PNG", "chart.png", "a chart"
     first, last = (await render(deps, reply)).messages()
-    assert "file" not in first and last["file"].filename == "chart.png"
-    assert last["file"].description == "a chart"
+    assert "files" not in first and last["files"][0].filename == "chart.png"
+    assert last["files"][0].description == "a chart"

@@ -593,6 +593,13 @@ PRIVATE_SESSION = [
     "/join 1",
     "/group show",
     "/group settings digest=20:00",
+    "/handle",
+    "/handle ann_reads",
+    "/link",
+    "/link 123456",
+    "/unlink",
+    "/export",
+    "/deleteme",
 ]
 GROUP_SESSION = [  # (who, text): the admin sets the group up, a member takes part
     ("boss", "/start"),
@@ -624,6 +631,12 @@ GROUP_SESSION = [  # (who, text): the admin sets the group up, a member takes pa
     ("ann", "/freeze buy"),
     ("ann", "/habit remove Read"),
     ("ann", "/leave 1"),
+    ("ann", "/handle"),
+    ("ann", "/link"),
+    ("ann", "/link 123456"),
+    ("ann", "/unlink"),
+    ("ann", "/export"),
+    ("ann", "/deleteme"),
     ("ann", "/challenge end 1"),  # refused: not an admin
     ("boss", "/challenge end 1"),
 ]

@@ -30,8 +30,8 @@ _JSON_KEYS = {"reply_markup", "reply_parameters", "entities", "caption_entities"
 _INT_KEYS = {"message_id", "user_id", "offset", "limit", "timeout", "reply_to_message_id",
              "message_thread_id", "cache_time"}
 # Methods whose target chat must exist and must not have blocked/kicked the bot.
-_CHAT_METHODS = {"sendmessage", "sendphoto", "editmessagetext", "editmessagereplymarkup",
-                 "deletemessage", "sendchataction"}
+_CHAT_METHODS = {"sendmessage", "sendphoto", "senddocument", "editmessagetext",
+                 "editmessagereplymarkup", "deletemessage", "sendchataction"}
 _DEFAULT_EXCLUDED = {"chat_member", "message_reaction", "message_reaction_count"}
 _ADMIN_RIGHTS = dict.fromkeys(
     ["can_manage_chat", "can_delete_messages", "can_manage_video_chats", "can_restrict_members",
@@ -346,12 +346,14 @@ class TelegramEmulator:
             raw.update(await request.json() if request.can_read_body else {})
         elif request.can_read_body:
             files: dict[str, bytes] = {}
+            names: dict[str, str] = {}
             for k, v in (await request.post()).items():
                 if isinstance(v, web.FileField):  # multipart upload part
                     files[k] = v.file.read()
+                    names[k] = v.filename
                 else:
                     raw[k] = v
-            raw["_files"] = files
+            raw["_files"], raw["_filenames"] = files, names
         out: JsonDict = {}
         for k, v in raw.items():
             if isinstance(v, str):
@@ -600,6 +602,30 @@ class TelegramEmulator:
         msg = self._new_message(self.chats[p["chat_id"]], self.bot_user, photo=sizes,
                                 **body, **extra)
         self._record("sendPhoto", msg, p, photo=sizes[-1]["file_id"])
+        return msg
+
+    async def _m_senddocument(self, p: JsonDict) -> JsonDict:
+        document, files = p.get("document"), p.get("_files", {})
+        key = "document"
+        if isinstance(document, str) and document.startswith("attach://"):
+            key = document[len("attach://"):]
+        document = files.get(key)
+        if not isinstance(document, bytes):
+            raise ApiError(400, "Bad Request: there is no document in the request")
+        if len(document) > 50 * 1024 * 1024:
+            raise ApiError(400, "Bad Request: file is too big")
+        fid = f"BQAC{next(self._ids):08d}"
+        self.files[fid] = document
+        name = p.get("_filenames", {}).get(key) or "document"
+        body = self._formatted(p, "caption", "caption_entities")
+        extra = self._reply_fields(p["chat_id"], p)
+        if self.rate_limits:
+            self._rate_check(p["chat_id"])
+        doc = {"file_id": fid, "file_unique_id": f"AgAD{fid}", "file_name": name,
+               "file_size": len(document)}
+        msg = self._new_message(self.chats[p["chat_id"]], self.bot_user, document=doc,
+                                **body, **extra)
+        self._record("sendDocument", msg, p, document=fid, file_name=name)
         return msg
 
     async def _m_editmessagetext(self, p: JsonDict) -> JsonDict:
