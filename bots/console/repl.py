@@ -93,19 +93,21 @@ class Console:
             action = self.buttons[index].action
             line = f"/{action.command} {action.args}".strip()
         elif not line.startswith("/"):
-            self.write("Commands start with / (try /help); :help lists console commands.")
+            # An answer to the bot's question (/plan); with none asked, the bot says how
+            # commands look.
+            await self.send(line, plain=True)
             return True
         await self.send(line)
         return True
 
-    async def send(self, text: str) -> Reply:
+    async def send(self, text: str, plain: bool = False) -> Reply:
         chat = (
             Chat("group", self.group, title=self.group)
             if self.group
             else Chat("private", self.user)
         )
         inv = Invocation(PLATFORM, self.user, self.user.capitalize(), chat, text=text,
-                         is_admin=self.admin)
+                         is_admin=self.admin, plain=plain and chat.kind == "private")
         reply = await execute(self.deps, inv)
         self.show(reply)
         return reply
