@@ -93,8 +93,11 @@ class Console:
             action = self.buttons[index].action
             line = f"/{action.command} {action.args}".strip()
         elif not line.startswith("/"):
-            # An answer to the bot's question (/plan); with none asked, the bot says how
-            # commands look.
+            if self.group:
+                self.write("Commands start with / (try /help); :help lists console commands.")
+                return True
+            # In a private chat, an answer to the bot's question (/plan); with none asked,
+            # the bot says what commands look like.
             await self.send(line, plain=True)
             return True
         await self.send(line)
@@ -107,7 +110,7 @@ class Console:
             else Chat("private", self.user)
         )
         inv = Invocation(PLATFORM, self.user, self.user.capitalize(), chat, text=text,
-                         is_admin=self.admin, plain=plain and chat.kind == "private")
+                         is_admin=self.admin, plain=plain)
         reply = await execute(self.deps, inv)
         self.show(reply)
         return reply

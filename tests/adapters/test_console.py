@@ -68,8 +68,10 @@ async def test_a_number_without_buttons_is_text(deps: Deps, clock: FakeClock) ->
 
 async def test_non_command_text_is_explained(deps: Deps, clock: FakeClock) -> None:
     console, out = make(deps, clock)
-    assert "Commands start with / (try /help)" in await lines(console, out, "hello bot")
+    assert "Commands start with /. Send /help" in await lines(console, out, "hello bot")
     assert await lines(console, out, "   ") == ""
+    await lines(console, out, ":group gym")
+    assert "Commands start with / (try /help)" in await lines(console, out, "hello all")
 
 
 async def test_as_switches_users(deps: Deps, clock: FakeClock) -> None:
