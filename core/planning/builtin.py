@@ -333,8 +333,9 @@ REFLECT: dict[Kind, dict[Lang, tuple[Reflect, ...]]] = {
 }
 
 _GERMAN = re.compile(
-    r"[äöüß]|\b(ich|mehr|weniger|nicht|möchte|will|jeden|täglich|und|mit|mein|meine|"
-    r"aufhören|lesen|schlafen|lernen|trinken|rauchen)\b",
+    r"[äöüß]|\b(ich|mehr|weniger|nicht|möchte|will|jeden|täglich|und|mit|mein|meine|meiner|"
+    r"meinen|zu|sein|der|das|ein|eine|besser|öfter|aufhören|lesen|schlafen|lernen|trinken|"
+    r"rauchen)\b",
     re.IGNORECASE,
 )
 _ENGLISH = re.compile(

@@ -132,11 +132,13 @@ class Intake(BaseModel):
         return out
 
 
+_KEYS = {"kind", "habit", "days", "questions"}  # an object of ours, not one nested in it
 _FENCE = re.compile(r"```(?:json|JSON)?\s*(.*?)```", re.DOTALL)
 
 
 def read_json(text: str) -> Any:
-    """The JSON object in a model's answer: bare, fenced, or inside prose; None if none."""
+    """The JSON object in a model's answer: bare, fenced, or inside prose; None if none (a cut
+    off answer holds only inner objects, a day's, which `salvage_days` reads)."""
     text = text.strip()
     candidates = [m.group(1) for m in _FENCE.finditer(text)] + [text]
     decoder = json.JSONDecoder()
@@ -148,7 +150,7 @@ def read_json(text: str) -> Any:
             except json.JSONDecodeError:
                 start = candidate.find("{", start + 1)
                 continue
-            if isinstance(value, dict):
+            if isinstance(value, dict) and _KEYS & value.keys():
                 return value
             start = candidate.find("{", start + 1)
     return None
