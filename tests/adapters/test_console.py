@@ -273,3 +273,35 @@ async def test_every_registry_example_works_as_typed(
     for example in examples():
         answer = await lines(console, out, example)
         assert answer.strip() and not problems(answer), (example, answer)
+
+
+async def test_plan_two_goals_and_work_through_three_days(deps: Deps, clock: FakeClock) -> None:
+    """Done when: plan "read more" and "stop doom-scrolling", answer, accept, three days."""
+    console, out = make(deps, clock)
+    printed = await lines(console, out, "/plan read more")
+    assert "Planning Read: a habit to build, 21 days." in printed
+    assert "(or just type it)" in printed and "[1] ✖️ Cancel" in printed
+    printed = await lines(console, out, "to relax", "my phone", "evenings")
+    assert "Made by the built-in planner: no AI service is configured." in printed
+    assert "[1] ✅ Accept  [2] 🔄 Another version  [3] ✖️ Cancel" in printed
+    assert "Saved Read" in await lines(console, out, "1")  # the Accept button
+    await lines(console, out, "/plan stop doom-scrolling", "sleep", "boredom", "at night")
+    assert "Saved Less scrolling (a habit to quit)" in await lines(console, out, "/plan accept")
+    for day in (1, 2, 3):
+        printed = await lines(console, out, "/today")
+        assert f"Read — plan day {day}/21" in printed
+        assert f"Less scrolling — plan day {day}/21" in printed
+        # Buttons: the two habits' own, then three tasks each; press the tasks one by one
+        # (after a task, its habit's open tasks are offered again).
+        for _ in range(6):
+            tasks = [i for i, b in enumerate(console.buttons, 1)
+                     if b.action.command == "plan done"]
+            printed = await lines(console, out, str(tasks[0]))
+            assert "+5 coins" in printed
+            if "All done: Read done for today." in printed:
+                await lines(console, out, "/today")
+        assert "All done: Less scrolling clean today." in printed
+        assert f"Streak: {day} clean day" in printed
+        assert "2/2 done" in await lines(console, out, "/today")
+        await lines(console, out, ":time +1d")
+    assert "coins: 150" in await lines(console, out, "/wallet")  # 3 days x 2 x (15 + 10)
