@@ -48,6 +48,8 @@ HABIT = Arg("habit", "the planned habit", "text", required=True, complete="habit
 ACCEPT = Button("✅ Accept", Action("plan accept"))
 AGAIN = Button("🔄 Another version", Action("plan again"))
 CANCEL = Button("✖️ Cancel", Action("cancel"))
+# Discord shows it as a form (chat platforms leave it out: there the answer is typed).
+ANSWER = Button("✍️ Answer", Action("plan answer"), ask="Your answer")
 
 
 def kind_text(kind: str) -> str:
@@ -127,7 +129,7 @@ def question_reply(conv: PlanConversation, index: int) -> Reply:
     )
     reply.add("✍️ Answer: ", usage("plan answer"))
     reply.lines.append((Span("(or just type it)", chat_only=True),))
-    return reply.button_row(CANCEL)
+    return reply.button_row(ANSWER, CANCEL)
 
 
 def made_by_text(made_by: str | None, note: str | None) -> str:

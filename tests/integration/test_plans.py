@@ -78,7 +78,7 @@ async def test_without_an_ai_service_the_builtin_planner_plans_and_says_so(
     text = reply.plain()
     assert "Planning Read: a habit to build, 21 days." in text
     assert "1/3: Why does this matter to you" in text
-    assert [b.label for row in reply.buttons for b in row] == ["✖️ Cancel"]
+    assert [b.label for row in reply.buttons for b in row] == ["✍️ Answer", "✖️ Cancel"]
     assert "2/3: What usually gets in the way?" in (await typed(deps, ANSWERS[0])).plain()
     await typed(deps, ANSWERS[1])
     proposal = await typed(deps, ANSWERS[2])
