@@ -105,12 +105,11 @@ async def run(settings: Settings) -> None:
     for secret_setting in settings.secrets():
         hide_in_logs(secret_setting)
     db = await open_database(settings)
-    deps = Deps(
-        db, SystemClock(), button_key=settings.button_key(), planner=settings.planner()
-    )
+    planner = settings.planner()
+    deps = Deps(db, SystemClock(), button_key=settings.button_key(), planner=planner)
     services: dict[str, Coroutine[Any, Any, None]] = {}  # name -> runs until cancelled
     notifiers: dict[str, Notifier] = {}  # platform -> how the outbox reaches its chats
-    closers: list[Callable[[], Awaitable[None]]] = []
+    closers: list[Callable[[], Awaitable[None]]] = [planner.close] if planner else []
     tokens = {"telegram": settings.telegram_bot_token, "discord": settings.discord_bot_token}
     limiters = send_limiters(settings, [platform for platform, t in tokens.items() if t])
     if settings.telegram_bot_token:

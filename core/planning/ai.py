@@ -25,6 +25,8 @@ class ChatPlanner:
         self, base_url: str, api_key: str | None, model: str, timeout: float = TIMEOUT
     ) -> None:
         self.name = model
+        # The client's DEBUG log can hold request bodies, that is the user's answers: never.
+        logging.getLogger("openai").setLevel(max(logging.INFO, logging.getLogger("openai").level))
         self._client = openai.AsyncOpenAI(
             base_url=base_url,
             api_key=api_key or "none",  # local servers take any key

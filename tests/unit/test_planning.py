@@ -140,3 +140,20 @@ def test_user_words_stay_in_user_messages_and_cannot_close_the_delimiters() -> N
     fix = prompts.fix_messages(plan, "x" * 10_000, "day 3: bad")
     assert fix[-2]["role"] == "assistant" and len(fix[-2]["content"]) == 4000
     assert "day 3: bad" in fix[-1]["content"]
+
+
+def test_settings_turn_the_ai_planner_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    from habitbot.settings import Settings
+
+    for name in ("PLANNER_API_KEY", "PLANNER_BASE_URL", "PLANNER_MODEL"):
+        monkeypatch.delenv(name, raising=False)
+    assert Settings(_env_file=None).planner() is None  # type: ignore[call-arg]
+    local = Settings(_env_file=None, planner_base_url="http://127.0.0.1:8000/v1",  # type: ignore[call-arg]
+                     planner_model="llama")
+    planner = local.planner()
+    assert planner is not None and planner.name == "llama"
+    assert str(planner._client.base_url).startswith("http://127.0.0.1:8000/v1")
+    keyed = Settings(_env_file=None, planner_api_key="sk-secret-1")  # type: ignore[call-arg]
+    planner = keyed.planner()
+    assert planner is not None and "api.openai.com" in str(planner._client.base_url)
+    assert "sk-secret-1" not in repr(keyed) and "sk-secret-1" in keyed.secrets()
