@@ -75,7 +75,8 @@ async def console(settings: Settings) -> None:
     db = await open_database(settings)
     clock_file = settings.data_dir / CLOCK_FILE
     clock = FakeClock(restore_clock(clock_file, SystemClock().now()))
-    deps = Deps(db, clock, planner=settings.planner())
+    planner = settings.planner()
+    deps = Deps(db, clock, planner=planner)
     repl = Console(
         deps,
         clock,
@@ -94,6 +95,8 @@ async def console(settings: Settings) -> None:
         background.cancel()
         await asyncio.gather(background, return_exceptions=True)
         await delivery.dispatcher.close()
+        if planner is not None:
+            await planner.close()
         await db.dispose()
 
 

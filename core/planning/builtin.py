@@ -15,8 +15,8 @@ from typing import Literal
 
 from core.planning.schema import MAX_TASK, TASKS_PER_DAY, Kind, PlanDraft
 
-Lang = Literal["en", "de"]
-LANGUAGES: tuple[Lang, ...] = ("en", "de")
+Lang = Literal["en", "de", "es"]
+LANGUAGES: tuple[Lang, ...] = ("en", "de", "es")
 
 
 @dataclass(frozen=True)
@@ -267,6 +267,95 @@ GENERIC_QUIT = Topic(
     baseline=True,
 )
 
+# Spanish, kept together: per kind of goal, its name, main task, practical tasks, question.
+SPANISH: dict[str, tuple[str, Ramp, tuple[str, ...], str]] = {
+    "reading": ("Leer", Ramp("Lee {n} páginas", 5, 30), (
+        "Deja tu libro donde lo veas nada más levantarte",
+        "Lee antes de abrir el móvil",
+        "Apunta una frase que te haya gustado",
+        "Elige el próximo libro para no quedarte sin lectura",
+        "Lee en un sitio nuevo: un banco, un café, el autobús",
+    ), "¿En qué momento del día podrías leer, y cuánto tiempo?"),
+    "exercise": ("Moverme", Ramp("Muévete {n} minutos: camina, corre o entrena", 10, 40), (
+        "Prepara la ropa de deporte la noche anterior",
+        "Sube siempre por las escaleras hoy",
+        "Estírate 5 minutos al levantarte",
+        "Apunta tu próximo entrenamiento en el calendario",
+        "Bebe un vaso de agua antes de moverte",
+    ), "¿Qué tipo de ejercicio te gusta, y cuándo cabe en tu día?"),
+    "sleep": ("Dormir bien", Ramp("Deja las pantallas {n} minutos antes de dormir", 15, 60), (
+        "Acuéstate a la misma hora que ayer",
+        "Nada de café después de las 14:00",
+        "Ventila el dormitorio 5 minutos",
+        "Apunta las tareas de mañana para vaciar la cabeza",
+        "Toma 10 minutos de luz natural por la mañana",
+    ), "¿A qué hora te gustaría dormirte, y qué te mantiene despierto ahora?"),
+    "screen": ("Menos pantalla", Ramp("Usa las redes sociales menos de {n} minutos hoy", 60, 15), (
+        "Deja el móvil en otra habitación la primera hora del día",
+        "Desactiva las notificaciones de una app",
+        "Quita la app más tentadora de la pantalla de inicio",
+        "Esta noche, el móvil fuera del dormitorio",
+        "Mira tu tiempo de pantalla y apunta la cifra",
+    ), "¿Cuándo te pillas más a menudo haciendo scroll?"),
+    "smoking": ("Sin tabaco", Ramp("Fuma como mucho {n} cigarrillos hoy", 10, 0,
+                                   "Hoy no fumes ningún cigarrillo"), (
+        "Retrasa 30 minutos el primer cigarrillo",
+        "Ten chicle o algo de picar a mano para las ganas",
+        "Da un paseo de 5 minutos cuando lleguen las ganas",
+        "Cuéntale a alguien que estás reduciendo",
+        "Tira un mechero o un cenicero",
+    ), "¿Cuántos cigarrillos fumas ahora al día?"),
+    "sugar": ("Menos azúcar", Ramp("Toma como mucho {n} dulces o bebidas azucaradas hoy", 4, 0,
+                                   "Hoy nada de dulces ni bebidas azucaradas"), (
+        "Ten fruta o frutos secos a mano",
+        "Mira el azúcar en una etiqueta antes de comprar",
+        "Bebe agua cuando empiecen las ganas de dulce",
+        "Deja los dulces fuera de la compra de hoy",
+        "Desayuna bien, con proteína",
+    ), "¿Cuántos dulces o bebidas azucaradas tomas en un día normal?"),
+    "study": ("Estudiar", Ramp("Estudia {n} minutos concentrado", 15, 60), (
+        "Despeja la mesa antes de empezar",
+        "Deja el móvil en otra habitación mientras estudias",
+        "Explícate el tema de hoy en voz alta",
+        "Escribe tres preguntas sobre lo que aprendiste",
+        "Repasa 5 minutos los apuntes de ayer",
+    ), "¿Qué estudias, y cuándo te concentras mejor?"),
+    "mindfulness": ("Meditar", Ramp("Medita {n} minutos", 3, 20), (
+        "Respira despacio tres veces antes de cada comida",
+        "Haz una comida sin pantallas",
+        "Da un paseo corto y fíjate en cinco sonidos",
+        "Apunta una cosa por la que estés agradecido",
+        "Haz un escaneo corporal de 2 minutos antes de dormir",
+    ), "¿Cómo sería para ti un día más tranquilo?"),
+    "water": ("Beber agua", Ramp("Bebe {n} vasos de agua", 4, 8), (
+        "Ten una botella llena en tu mesa",
+        "Bebe un vaso nada más levantarte",
+        "Bebe un vaso de agua en cada comida",
+        "Pon dos recordatorios para beber",
+        "Cambia una bebida azucarada por agua",
+    ), "¿Cuánto bebes en un día normal, y cuándo se te olvida?"),
+}
+SPANISH_GENERIC: dict[Kind, tuple[str, Ramp, tuple[str, ...], str]] = {
+    "build": ("Mi objetivo", Ramp("Dedica {n} minutos a tu objetivo", 5, 30), (
+        "Prepara la noche anterior lo que necesitas",
+        "Da el primer paso justo después del desayuno",
+        "Apunta lo que hiciste hoy",
+        "Quita de en medio algo que te lo pone difícil",
+        "Pide a alguien que te pregunte cómo vas",
+    ), "¿Cuándo y dónde podrías dedicarle tiempo cada día?"),
+    "quit": ("Dejar un hábito", Ramp("Cede como mucho {n} veces hoy", 5, 0,
+                                     "Hoy no cedas ni una vez"), (
+        "Fíjate en las primeras ganas del día y apunta la hora",
+        "Quítalo de la vista: guárdalo, escóndelo o bórralo",
+        "Haz otra cosa durante 10 minutos cuando lleguen las ganas",
+        "Cuéntale a alguien lo que estás dejando",
+        "Planea qué harás en su lugar en el momento más difícil",
+    ), "¿Cuántas veces pasa en un día normal?"),
+}
+for _topic in (*TOPICS, GENERIC_BUILD, GENERIC_QUIT):
+    _es = SPANISH[_topic.key] if _topic.key in SPANISH else SPANISH_GENERIC[_topic.kind]
+    _topic.habit["es"], _topic.ramp["es"], _topic.practical["es"], _topic.question["es"] = _es
+
 # Words that make a goal one to quit (any language); matched as words or word starts.
 QUIT_WORDS = (
     "stop", "quit", "less", "fewer", "no more", "cut down", "cut back", "give up", "reduce",
@@ -280,12 +369,16 @@ QUESTIONS: dict[Kind, dict[Lang, tuple[str, str]]] = {
                "What usually gets in the way?"),
         "de": ("Warum ist dir das wichtig — was wird besser, wenn es klappt?",
                "Was kommt dir dabei normalerweise in die Quere?"),
+        "es": ("¿Por qué te importa? ¿Qué irá mejor cuando lo consigas?",
+               "¿Qué suele interponerse?"),
     },
     "quit": {
         "en": ("Why do you want to stop — what will be better without it?",
                "What usually triggers it?"),
         "de": ("Warum möchtest du aufhören — was wird ohne es besser?",
                "Was löst es normalerweise aus?"),
+        "es": ("¿Por qué quieres dejarlo? ¿Qué irá mejor sin ello?",
+               "¿Qué suele desencadenarlo?"),
     },
 }
 
@@ -310,6 +403,13 @@ REFLECT: dict[Kind, dict[Lang, tuple[Reflect, ...]]] = {
                "Erzähl jemandem von deinem Plan",
                "Bewerte den Tag von 1 bis 5 und sag warum",
                "Gönn dir eine kleine Belohnung"),
+        "es": (("Recuerda por qué: «{why}»", "Escribe en una línea por qué te importa"),
+               ("Planea cómo esquivar «{obstacle}»", "Escribe qué podría interponerse"),
+               ("Resérvate el momento: {when}", "Elige hoy una hora fija para ello"),
+               "Apunta en una línea cómo ha ido",
+               "Cuéntale a alguien tu plan",
+               "Puntúa el día del 1 al 5 y di por qué",
+               "Date un pequeño premio"),
     },
     "quit": {
         "en": (("When the urge comes, remember: “{why}”", "Write down why you want to stop"),
@@ -329,6 +429,15 @@ REFLECT: dict[Kind, dict[Lang, tuple[Reflect, ...]]] = {
                "Erzähl jemandem, wie der Tag lief",
                "Zähl das Geld oder die Zeit, die du heute gespart hast",
                "Belohn dich für dein Durchhalten"),
+        "es": (("Cuando lleguen las ganas, recuerda: «{why}»",
+                "Escribe por qué quieres dejarlo"),
+               ("Ten un plan listo para «{obstacle}»", "Escribe qué lo desencadena"),
+               ("Atento al momento de riesgo: {when}",
+                "Apunta cuándo fueron más fuertes las ganas"),
+               "Apunta cada vez que tuviste ganas y qué hiciste en su lugar",
+               "Cuéntale a alguien cómo ha ido el día",
+               "Cuenta el dinero o el tiempo que has ahorrado hoy",
+               "Date un pequeño premio por aguantar"),
     },
 }
 
@@ -344,11 +453,22 @@ _ENGLISH = re.compile(
 )
 
 
+_SPANISH = re.compile(
+    r"[ñ¿¡áéíóú]|\b(quiero|quisiera|más|menos|dejar|de|la|el|los|las|mi|mis|cada|día|"
+    r"leer|dormir|beber|fumar|comer|hacer|estudiar|aprender|meditar|para|con|por|y)\b",
+    re.IGNORECASE,
+)
+
+
 def detect_language(text: str) -> Lang:
     """The language of the goal among those the templates are written in (English otherwise)."""
-    german = len(_GERMAN.findall(text))
-    english = len(_ENGLISH.findall(text))
-    return "de" if german > english else "en"
+    scores: dict[Lang, int] = {
+        "en": len(_ENGLISH.findall(text)),
+        "de": len(_GERMAN.findall(text)),
+        "es": len(_SPANISH.findall(text)),
+    }
+    best = max(scores, key=lambda lang: scores[lang])
+    return best if scores[best] > scores["en"] else "en"
 
 
 def _word_start(word: str) -> re.Pattern[str]:
@@ -429,15 +549,17 @@ def builtin_plan(
         tasks = [main, helper, note]
         key = tuple(sorted(t.casefold() for t in tasks))
         if key in seen:  # only on long plans whose amount stalls: say which day it is
-            tasks[0] = f"{main} (day {day + 1})" if lang == "en" else f"{main} (Tag {day + 1})"
+            tasks[0] = f"{main} ({DAY_WORD[lang]} {day + 1})"
             key = tuple(sorted(t.casefold() for t in tasks))
         seen.add(key)
         out.append([t[:MAX_TASK] for t in tasks][:TASKS_PER_DAY])
     return PlanDraft(kind=topic.kind, habit=habit_name(goal, topic, lang), days=out)
 
 
+DAY_WORD: dict[Lang, str] = {"en": "day", "de": "Tag", "es": "día"}
+
 _FILLER = re.compile(
-    r"^(i\s+(really\s+)?(want|would like|need)\s+to|i'd like to|ich\s+(will|möchte)|"
+    r"^(i\s+(really\s+)?(want|would like|need)\s+to|i'd like to|ich\s+(will|möchte)|quiero|"
     r"please|help me)\s+",
     re.IGNORECASE,
 )

@@ -72,7 +72,7 @@ class PlanDraft(BaseModel):
     @field_validator("habit", mode="before")
     @classmethod
     def _habit(cls, value: Any) -> Any:
-        return _clean(value).lstrip("#/").strip() if isinstance(value, str) else value
+        return _clean(value).lstrip("#/").strip()[:MAX_HABIT] if isinstance(value, str) else value
 
     @field_validator("days", mode="before")
     @classmethod
@@ -117,7 +117,7 @@ class Intake(BaseModel):
     @field_validator("habit", mode="before")
     @classmethod
     def _habit(cls, value: Any) -> Any:
-        return _clean(value).lstrip("#/").strip() if isinstance(value, str) else value
+        return _clean(value).lstrip("#/").strip()[:MAX_HABIT] if isinstance(value, str) else value
 
     @field_validator("questions", mode="before")
     @classmethod

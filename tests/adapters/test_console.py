@@ -305,3 +305,29 @@ async def test_plan_two_goals_and_work_through_three_days(deps: Deps, clock: Fak
         assert "2/2 done" in await lines(console, out, "/today")
         await lines(console, out, ":time +1d")
     assert "coins: 150" in await lines(console, out, "/wallet")  # 3 days x 2 x (15 + 10)
+
+
+async def test_the_console_plans_with_the_configured_api(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """PLANNER_BASE_URL pointed at a compatible server: the plan comes from it."""
+    import sys
+
+    from habitbot import app
+    from habitbot.settings import Settings
+    from tests.emulators.chat_api import ChatApi
+
+    async with ChatApi() as api:
+        settings = Settings(  # type: ignore[call-arg]
+            _env_file=None, data_dir=tmp_path, database_url=None,
+            planner_base_url=api.base_url, planner_model="test-model",
+        )
+        script = "/plan read more\nbooks calm me\nmy phone\nat night\n/plan accept\n/today\n"
+        monkeypatch.setattr(sys, "stdin", io.StringIO(script))
+        await app.console(settings)
+    printed = capsys.readouterr().out
+    assert "1/3: What draws you to books?" in printed  # the model's questions
+    assert "Made by test-model." in printed and "AI tip number 1" in printed
+    assert "Saved Reading (a habit to build) with its 21-day plan." in printed
+    assert "Reading — plan day 1/21" in printed
+    assert len(api.plan_requests()) == 1

@@ -13,25 +13,35 @@ from core.planning.builtin import GENERIC_BUILD, GENERIC_QUIT, TOPICS, builtin_p
 from core.planning.builtin import detect_language as language
 from core.planning.schema import read_json, salvage_days, validate_plan
 
-GOALS = {  # kind of goal -> (English goal, German goal)
-    "reading": ("I want to read more", "Ich möchte mehr Bücher lesen"),
-    "exercise": ("go running three times a week", "Ich will mich mehr bewegen"),
-    "sleep": ("sleep better", "besser schlafen"),
-    "screen": ("stop doom-scrolling", "weniger am Handy hängen"),
-    "smoking": ("quit smoking", "mit dem Rauchen aufhören"),
-    "sugar": ("eat less sugar", "weniger Zucker essen"),
-    "study": ("study for my exams", "für die Prüfung lernen"),
-    "mindfulness": ("meditate every morning", "achtsamer werden und meditieren"),
-    "water": ("drink more water", "mehr Wasser trinken"),
-    "generic-build": ("be kinder to my family", "freundlicher zu meiner Familie sein"),
-    "generic-quit": ("stop biting my nails", "nicht mehr Nägel kauen"),
+GOALS = {  # kind of goal -> (English goal, German goal, Spanish goal)
+    "reading": ("I want to read more", "Ich möchte mehr Bücher lesen", "quiero leer más"),
+    "exercise": ("go running three times a week", "Ich will mich mehr bewegen",
+                 "hacer más ejercicio"),
+    "sleep": ("sleep better", "besser schlafen", "dormir mejor"),
+    "screen": ("stop doom-scrolling", "weniger am Handy hängen", "usar menos el móvil"),
+    "smoking": ("quit smoking", "mit dem Rauchen aufhören", "dejar de fumar"),
+    "sugar": ("eat less sugar", "weniger Zucker essen", "comer menos azúcar"),
+    "study": ("study for my exams", "für die Prüfung lernen", "estudiar para el examen"),
+    "mindfulness": ("meditate every morning", "achtsamer werden und meditieren",
+                    "meditar cada mañana"),
+    "water": ("drink more water", "mehr Wasser trinken", "beber más agua"),
+    "generic-build": ("be kinder to my family", "freundlicher zu meiner Familie sein",
+                      "ser más amable con mi familia"),
+    "generic-quit": ("stop biting my nails", "nicht mehr Nägel kauen",
+                     "dejar de morderme las uñas"),
 }
+LANGS = ("en", "de", "es")
 KINDS = {t.key: t.kind for t in TOPICS} | {"generic-build": "build", "generic-quit": "quit"}
 ANSWERS = {
     "en": ["to feel calmer", "my phone", "evenings, about 12 a day"],
     "de": ["um ruhiger zu werden", "mein Handy", "abends, etwa 12 am Tag"],
+    "es": ["para estar más tranquila", "el móvil", "por la noche, unos 12 al día"],
 }
-GERMAN_WORDS = re.compile(r"\b(dein|deine|heute|Tag|mit|und|für|Minuten|dich|dir)\b|[äöüß]")
+# Words only a plan in that language has.
+MARKERS = {
+    "de": re.compile(r"\b(dein|deine|heute|Tag|mit|und|für|Minuten|dich|dir)\b|[äöüß]"),
+    "es": re.compile(r"\b(hoy|tu|con|para|minutos|cuando|antes|en)\b|[ñáéíóú]"),
+}
 
 
 def _amount(task: str) -> int:
@@ -44,9 +54,9 @@ def test_every_kind_is_covered() -> None:
 
 
 @pytest.mark.parametrize("key", sorted(GOALS))
-@pytest.mark.parametrize("lang", ["en", "de"])
-def test_builtin_plans_every_kind_in_two_languages(key: str, lang: str) -> None:
-    goal = GOALS[key][0 if lang == "en" else 1]
+@pytest.mark.parametrize("lang", LANGS)
+def test_builtin_plans_every_kind_in_three_languages(key: str, lang: str) -> None:
+    goal = GOALS[key][LANGS.index(lang)]
     topic = classify(goal)
     expected = {"generic-build": GENERIC_BUILD, "generic-quit": GENERIC_QUIT}.get(key)
     assert topic is expected if expected else topic.key == key, (goal, topic.key)
@@ -59,8 +69,9 @@ def test_builtin_plans_every_kind_in_two_languages(key: str, lang: str) -> None:
     assert last > first if plan.kind == "build" else last < first, (plan.days[0], plan.days[-1])
     text = " ".join(t for day in plan.days for t in day)
     assert ANSWERS[lang][0] in text and ANSWERS[lang][1] in text  # the answers are used
-    german = len(GERMAN_WORDS.findall(text))
-    assert german > 40 if lang == "de" else german < 5, german
+    for other, words in MARKERS.items():
+        found = len(words.findall(text))
+        assert found > 40 if lang == other else found < 5, (other, found)
 
 
 def test_a_baseline_in_the_answers_sets_the_start_of_a_quit_ramp() -> None:
