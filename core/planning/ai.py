@@ -53,6 +53,9 @@ class ChatPlanner:
         except (openai.APIConnectionError, openai.APIResponseValidationError) as error:
             log.warning("planner API unreachable: %s", type(error).__name__)
             raise PlannerFailed("the AI service could not be reached") from None
+        except openai.OpenAIError as error:  # anything else the client raises
+            log.warning("planner API failed: %s", type(error).__name__)
+            raise PlannerFailed("the AI service could not be used") from None
         choices = response.choices or []
         if not choices or choices[0].message is None:
             return ""
