@@ -57,13 +57,14 @@ class Console:
         self,
         deps: Deps,
         clock: FakeClock,
-        out: TextIO = sys.stdout,
+        out: TextIO | None = None,
         color: bool = False,
         image_dir: Path | None = None,
         on_time: Callable[[datetime], Awaitable[None]] | None = None,
         clock_file: Path | None = None,
     ) -> None:
-        self.deps, self.clock, self.out, self.color = deps, clock, out, color
+        self.deps, self.clock, self.color = deps, clock, color
+        self.out = out or sys.stdout  # looked up now, not when this module was imported
         self.image_dir = image_dir
         self.clock_file = clock_file  # where :time leaves the clock for the next start
         self.on_time = on_time  # the scheduler's catch-up after :time
@@ -185,7 +186,8 @@ class Console:
             self.clock_file.write_text(target.isoformat())
         self.write(f"It is now {target:%Y-%m-%d %H:%M} UTC.")
 
-    async def run(self, stdin: TextIO = sys.stdin) -> None:
+    async def run(self, stdin: TextIO | None = None) -> None:
+        stdin = stdin or sys.stdin  # read at call time, so a replaced sys.stdin is the one read
         interactive = stdin.isatty()
         if interactive:
             self.write("Habitbot console. /start to begin, :help for console commands.")
