@@ -12,6 +12,7 @@ from bots.commands.format import badge_notice, streak_text
 from bots.commands.registry import REGISTRY, Arg, command
 from bots.commands.usage import cmd, usage
 from bots.reply import Action, Button, Reply, Span, bold, italic
+from core.errors import DomainError
 from core.habits.names import MAX_NAME
 from core.habits.service import find_habit
 from core.planning.planner import BUILTIN, PlanOutcome, make_intake, make_plan
@@ -73,11 +74,10 @@ class Prepared:
 
 
 async def _prepare_intake(deps: Deps, inv: Invocation, raw: dict[str, str]) -> Intake | None:
-    goal = raw.get("goal", "")
     try:
-        goal = clean_goal(goal)
-    except ValueError:
-        return None
+        goal = clean_goal(raw.get("goal", ""))
+    except DomainError:
+        return None  # the handler says what is wrong with it
     return await make_intake(deps.planner, goal)
 
 
