@@ -80,6 +80,10 @@ class Reply:
     image_alt: str | None = None  # a text stand-in for terminals (e.g. a text heatmap)
     private: bool = False  # holds private data: deliver in a private chat or ephemerally
     owner: int | None = None  # the core user its buttons are bound to (None: anyone may press)
+    shared: bool = False  # its buttons are anyone's to press (a board's pages), not the asker's
+    # Asked in a group, this answer only acknowledges (a check-in): where the platform can,
+    # it is a reaction with this emoji (Telegram) or seen by the asker alone (Discord).
+    ack: str | None = None
     error: bool = False
 
     @classmethod
@@ -137,6 +141,8 @@ class Reply:
                 data[flag] = True
         if self.owner is not None:
             data["owner"] = self.owner
+        if self.ack is not None:
+            data["ack"] = self.ack
         return data
 
     @classmethod
@@ -153,6 +159,7 @@ class Reply:
             private=bool(data.get("private")),
             owner=data.get("owner"),
             error=bool(data.get("error")),
+            ack=data.get("ack"),
         )
 
 

@@ -165,7 +165,7 @@ async def _run(
             notices.append(Reply.text("🧊 A streak freeze covered ", bold(days), "."))
         reply = await command.handler(ctx, args)
         reply.private = reply.private or command.private
-        reply.owner = user.id
+        reply.owner = None if reply.shared else user.id
         for notice in notices:
             reply = notice.extend(reply)
         if inv.button and inv.chat.kind == "group" and reply.lines and not reply.private:

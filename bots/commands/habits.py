@@ -33,13 +33,21 @@ from core.habits.service import (
     undo,
 )
 
-NAME = Arg(
-    "name", "the habit's name", "text", required=True, complete="habit", max_length=MAX_NAME
+NAME = Arg("name", "the habit's name", "text", required=True, complete="habit", max_length=MAX_NAME)
+EVERY = Arg(
+    "every",
+    "day, weekdays, weekends, mon,wed,fri or 3/week",
+    "schedule",
+    keyword=True,
+    hint="day|weekdays|mon,wed,fri|3/week",
 )
-EVERY = Arg("every", "day, weekdays, weekends, mon,wed,fri or 3/week", "schedule", keyword=True,
-            hint="day|weekdays|mon,wed,fri|3/week")
-REMIND = Arg("remind", "reminder times like 07:30,21:00, or off", "times", keyword=True,
-             hint="HH:MM[,HH:MM]|off")
+REMIND = Arg(
+    "remind",
+    "reminder times like 07:30,21:00, or off",
+    "times",
+    keyword=True,
+    hint="HH:MM[,HH:MM]|off",
+)
 TARGET = Arg(
     "target",
     "an amount to reach each time, e.g. 20",
@@ -121,9 +129,7 @@ async def habit_edit(ctx: Ctx, args: dict[str, Any]) -> Reply:
     return reply.extend(quiet_notice(ctx.user, habit))
 
 
-@command(
-    "habit remove", "Remove a habit and its history", NAME, examples=("/habit remove Read",)
-)
+@command("habit remove", "Remove a habit and its history", NAME, examples=("/habit remove Read",))
 async def habit_remove(ctx: Ctx, args: dict[str, Any]) -> Reply:
     habit = await find_habit(ctx.session, ctx.user.id, args["name"])
     await remove_habit(ctx.session, habit)
@@ -157,6 +163,8 @@ async def done(ctx: Ctx, args: dict[str, Any]) -> Reply:
     head.add(f"🔥 Streak: {streak}")
     if result.coins:
         head.add(f"🪙 +{result.coins} coins")
+    if ctx.group is not None and not result.badges:
+        head.ack = "👍"  # a group hears of check-ins in its day message, not one by one
     return head.extend(badge_notice(result.badges))
 
 

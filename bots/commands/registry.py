@@ -59,6 +59,7 @@ class Command:
     # delivered privately (Telegram private chat, Discord ephemeral), never to the group.
     private: bool = False
     examples: tuple[str, ...] = ()
+    details: tuple[str, ...] = ()  # rules worth knowing, shown by /help <command>
     prepare: Prepare | None = None
 
     @property

@@ -110,8 +110,15 @@ class Console:
             if self.group
             else Chat("private", self.user)
         )
-        inv = Invocation(PLATFORM, self.user, self.user.capitalize(), chat, text=text,
-                         is_admin=self.admin, plain=plain)
+        inv = Invocation(
+            PLATFORM,
+            self.user,
+            self.user.capitalize(),
+            chat,
+            text=text,
+            is_admin=self.admin,
+            plain=plain,
+        )
         reply = await execute(self.deps, inv)
         self.show(reply)
         return reply
@@ -175,8 +182,10 @@ class Console:
             self.write("The clock only moves forward.")
             return
         if target - now > MAX_JUMP:
-            self.write(f"The clock moves at most {MAX_JUMP.days} days at a time; it is "
-                       f"{now:%Y-%m-%d %H:%M} UTC.")
+            self.write(
+                f"The clock moves at most {MAX_JUMP.days} days at a time; it is "
+                f"{now:%Y-%m-%d %H:%M} UTC."
+            )
             return
         if self.on_time is not None:
             await self.on_time(target)  # runs the ticks for the time passed

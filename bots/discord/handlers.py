@@ -96,7 +96,9 @@ def invocation(
 
 
 def _ephemeral(interaction: discord.Interaction[Any], reply: Reply) -> bool:
-    return interaction.guild_id is not None and (reply.private or reply.error)
+    # A command's acknowledgment (a check-in) is for the asker; a press edits its message anyway.
+    ack = reply.ack is not None and interaction.type == discord.InteractionType.application_command
+    return interaction.guild_id is not None and bool(reply.private or reply.error or ack)
 
 
 def recorded(interaction: discord.Interaction[Any]) -> OutboxAnswer:

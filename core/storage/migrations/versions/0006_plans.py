@@ -1,7 +1,7 @@
 """plan conversations, accepted plans and their daily tasks (/plan)
 
 Revision ID: 0006
-Revises: 0003
+Revises: 0009
 Create Date: 2026-12-03 08:00:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 from core.storage.models import UtcDateTime
 
 revision: str = "0006"
-down_revision: str | None = "0003"
+down_revision: str | None = "0009"  # main's head when merged; the lead rechains
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
