@@ -261,10 +261,16 @@ async def plan_accept(ctx: Ctx, args: dict[str, Any]) -> Reply:
     conv = await open_conversation(ctx.session, ctx.user.id)
     if conv is None or conv.draft is None:
         return _nothing_proposed(conv)
-    habit, plan = await accept(ctx.session, ctx.user, conv, ctx.today, ctx.now)
-    reply = Reply.text(
-        "🎯 Saved ", bold(habit.name), f" ({kind_text(habit.kind)}) with its {plan.days}-day plan."
-    )
+    habit, plan, existed = await accept(ctx.session, ctx.user, conv, ctx.today, ctx.now)
+    if existed:
+        reply = Reply.text(
+            f"🎯 Added a {plan.days}-day plan to your habit ", bold(habit.name), "."
+        )
+    else:
+        reply = Reply.text(
+            "🎯 Saved ", bold(habit.name), f" ({kind_text(habit.kind)}) with its "
+            f"{plan.days}-day plan."
+        )
     reply.add(
         f"Each task done: +{COINS_PER_TASK} coins; all {TASKS_PER_DAY} check in ",
         bold(habit.name), " for the day.",

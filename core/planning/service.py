@@ -103,26 +103,37 @@ async def cancel_conversation(session: AsyncSession, user_id: int) -> bool:
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
-async def _free_name(session: AsyncSession, user_id: int, wanted: str) -> str:
-    taken = {h.name_key for h in await list_habits(session, user_id)}
-    if name_key(wanted) not in taken:
-        return wanted
+async def _habit_for(
+    session: AsyncSession, user: User, wanted: str, kind: str, today: date, now: datetime
+) -> tuple[Habit, bool]:
+    """The habit the plan is for: one of that name and kind that has no plan yet (a habit the
+    user tracks already, or one a challenge added, so the challenge counts the plan's days),
+    else a new one, under a name of its own if that name is taken. True: it existed."""
+    habits = await list_habits(session, user.id)
+    planned = set(await session.scalars(select(Plan.habit_id).where(Plan.user_id == user.id)))
+    same = next((h for h in habits if h.name_key == name_key(wanted)), None)
+    if same is not None and same.kind == kind and same.id not in planned:
+        return same, True
+    taken = {h.name_key for h in habits}
+    name = wanted
     for number in range(2, 100):
-        name = f"{wanted[: MAX_NAME - 4]} {number}"
         if name_key(name) not in taken:
-            return name
-    return wanted  # add_habit says it exists
+            break
+        name = f"{wanted[: MAX_NAME - 4]} {number}"
+    return await add_habit(session, user, name, today=today, now=now, kind=kind), False
 
 
 async def accept(
     session: AsyncSession, user: User, conversation: PlanConversation, today: date, now: datetime
-) -> tuple[Habit, Plan]:
-    """Save the proposal as a habit (build or quit) with its plan starting today."""
+) -> tuple[Habit, Plan, bool]:
+    """Save the proposal as a habit (build or quit) with its plan starting today; True when
+    the plan went to a habit the user had already."""
     draft = draft_of(conversation)
     if draft is None:
         raise InvalidInput("Answer the questions first; then the plan can be accepted.")
-    name = await _free_name(session, user.id, draft.habit or conversation.habit)
-    habit = await add_habit(session, user, name, today=today, now=now, kind=draft.kind)
+    habit, existed = await _habit_for(
+        session, user, draft.habit or conversation.habit, draft.kind, today, now
+    )
     plan = Plan(
         habit_id=habit.id,
         user_id=user.id,
@@ -151,7 +162,7 @@ async def accept(
         ],
     )
     await session.delete(conversation)
-    return habit, plan
+    return habit, plan, existed
 
 
 @dataclass(frozen=True)

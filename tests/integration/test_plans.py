@@ -158,7 +158,10 @@ async def test_show_drop_restart_cancel(deps: Deps, say: Say, clock: FakeClock) 
     assert "Dropped the plan of Read" in (await say("/plan drop Read")).plain()
     assert "Read has no plan." in (await say("/plan show Read")).plain()
     assert "Read" in (await say("/habits")).plain()  # the habit stays
-    # A second plan for a habit name already taken gets a name of its own.
+    # A habit of that name without a plan takes the plan; one with a plan leaves the name
+    # to a new habit.
+    await converse(deps)
+    assert "Added a 21-day plan to your habit Read." in (await say("/plan accept")).plain()
     await converse(deps)
     assert "Saved Read 2" in (await say("/plan accept")).plain()
     assert "No plan under way" in (await say("/plan answer late")).plain()
@@ -285,3 +288,15 @@ async def test_the_plan_is_stored_until_accepted(db: Database, deps: Deps) -> No
         conv = await session.scalar(select(PlanConversation))
         assert conv is not None and conv.answers == list(ANSWERS) and conv.draft is not None
         assert await session.scalar(select(func.count()).select_from(Plan)) == 0
+
+
+async def test_a_challenge_counts_the_day_a_plan_completes(deps: Deps, say: Say) -> None:
+    await say("/challenge new Book Week days=7 habits=Read private")
+    await say("/join 1")  # gives ann the challenge's habit Read
+    await converse(deps)
+    assert "Added a 21-day plan to your habit Read." in (await say("/plan accept")).plain()
+    for task in (1, 2, 3):
+        done = (await say(f"/plan done Read {task}")).plain()
+    assert "All done: Read done for today." in done
+    assert "Book Week — 1/1 done" in (await say("/progress 1")).plain()
+    assert "100% (1/1)" in (await say("/leaderboard 1")).plain()
