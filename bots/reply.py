@@ -65,6 +65,10 @@ class Action:
 class Button:
     label: str
     action: Action
+    # A button that asks for text first (its label): the text fills the action's first
+    # required argument. Discord opens a form for it; chat platforms leave it out, since
+    # there the person simply types.
+    ask: str | None = None
 
 
 @dataclass(frozen=True)
@@ -134,7 +138,9 @@ class Reply:
         data: dict[str, Any] = {"lines": [[_span_data(s) for s in line] for line in self.lines]}
         if self.buttons:
             data["buttons"] = [
-                [[b.label, b.action.command, b.action.args] for b in row] for row in self.buttons
+                [[b.label, b.action.command, b.action.args, *([b.ask] if b.ask else [])]
+                 for b in row]
+                for row in self.buttons
             ]
         if self.image is not None:
             data["image"] = base64.b64encode(self.image).decode()
@@ -159,7 +165,7 @@ class Reply:
         return cls(
             lines=[tuple(_span(item) for item in line) for line in data["lines"]],
             buttons=[
-                [Button(label, Action(command, args)) for label, command, args in row]
+                [Button(label, Action(command, args), *ask) for label, command, args, *ask in row]
                 for row in data.get("buttons", [])
             ],
             image=base64.b64decode(data["image"]) if "image" in data else None,

@@ -80,7 +80,8 @@ async def console(settings: Settings) -> None:
     db = await open_database(settings)
     clock_file = settings.data_dir / CLOCK_FILE
     clock = FakeClock(restore_clock(clock_file, SystemClock().now()))
-    deps = Deps(db, clock)
+    planner = settings.planner()
+    deps = Deps(db, clock, planner=planner)
     repl = Console(
         deps,
         clock,
@@ -100,6 +101,8 @@ async def console(settings: Settings) -> None:
         background.cancel()
         await asyncio.gather(background, return_exceptions=True)
         await delivery.dispatcher.close()
+        if planner is not None:
+            await planner.close()
         await db.dispose()
 
 
@@ -111,10 +114,11 @@ async def run(settings: Settings) -> None:
     for secret_setting in settings.secrets():
         hide_in_logs(secret_setting)
     db = await open_database(settings)
-    deps = Deps(db, SystemClock(), button_key=settings.button_key())
+    planner = settings.planner()
+    deps = Deps(db, SystemClock(), button_key=settings.button_key(), planner=planner)
     services: dict[str, Coroutine[Any, Any, None]] = {}  # name -> runs until cancelled
     notifiers: dict[str, Notifier] = {}  # platform -> how the outbox reaches its chats
-    closers: list[Callable[[], Awaitable[None]]] = []
+    closers: list[Callable[[], Awaitable[None]]] = [planner.close] if planner else []
     tokens = {"telegram": settings.telegram_bot_token, "discord": settings.discord_bot_token}
     limiters = send_limiters(settings, [platform for platform, t in tokens.items() if t])
     if settings.telegram_bot_token:

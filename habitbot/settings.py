@@ -8,6 +8,8 @@ from pathlib import Path
 from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from core.planning.ai import ChatPlanner
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
@@ -29,8 +31,10 @@ class Settings(BaseSettings):
     discord_shard_ids: str | None = None  # "0,1" — the shards this process runs
 
     secret_keys: SecretStr | None = None
+    # /plan's AI: any OpenAI-compatible chat-completions API. Either setting turns it on (a
+    # local server may need no key); with neither, the built-in planner plans.
     planner_api_key: SecretStr | None = None
-    planner_base_url: str = "https://api.openai.com/v1"
+    planner_base_url: str | None = None  # default with a key: https://api.openai.com/v1
     planner_model: str = "gpt-4o-mini"
 
     tick_seconds: int = 30
@@ -56,6 +60,14 @@ class Settings(BaseSettings):
         secret = self.secret_keys or self.telegram_bot_token or self.discord_bot_token
         value = secret.get_secret_value() if secret is not None else ""
         return hashlib.sha256(b"habitbot buttons\0" + value.encode()).digest()
+
+    def planner(self) -> ChatPlanner | None:
+        """The configured AI planner, or None for the built-in one."""
+        key = self.planner_api_key.get_secret_value() if self.planner_api_key else None
+        if not key and not self.planner_base_url:
+            return None
+        base = self.planner_base_url or "https://api.openai.com/v1"
+        return ChatPlanner(base, key, self.planner_model)
 
     def db_url(self) -> str:
         if self.database_url:

@@ -5,11 +5,12 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Literal
+from typing import Any, Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.clock import Clock, local_date
+from core.planning.planner import ChatModel
 from core.storage.db import Database
 from core.storage.models import Account, Group, User
 
@@ -44,6 +45,9 @@ class Invocation:
     # The platform's unique username (Telegram @username, Discord user name), if any: a new
     # user's handle starts from it.
     username: str | None = None
+    # Chat text that is not a command (private chats): the answer to a question the bot asked
+    # (/plan's), or a slip the bot explains.
+    plain: bool = False
 
 
 @dataclass
@@ -53,6 +57,8 @@ class Deps:
     # Signs button data (bots/actions.py). The app derives it from its settings so buttons
     # survive restarts and work across processes; a random one suits tests and the console.
     button_key: bytes = field(default_factory=lambda: secrets.token_bytes(32))
+    # The AI planner behind /plan; None: the built-in planner plans (and says so).
+    planner: ChatModel | None = None
 
 
 @dataclass
@@ -65,6 +71,9 @@ class Ctx:
     group: Group | None
     now: datetime
     first_visit: bool = False
+    # What the command's `prepare` step worked out before the unit of work began (an answer
+    # from the AI planner, which must not hold the database's write lock while it thinks).
+    prepared: Any = None
 
     @property
     def today(self) -> date:

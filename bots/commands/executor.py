@@ -23,6 +23,7 @@ from core.users.lookup import merged_into
 
 log = logging.getLogger("habitbot.commands")
 
+PLAIN_HINT = ("Commands start with /. Send ", " for the list.")
 NOT_YOURS = "This button is not yours: it acts for the person it was shown to."
 
 
@@ -70,6 +71,11 @@ async def execute(
 
 
 def find(inv: Invocation, registry: Registry) -> tuple[Command, dict[str, str]] | Reply:
+    if inv.plain:  # not parsed: an answer is the user's own words, quotes and "=" and all
+        target = registry.get(registry.plain_text) if registry.plain_text else None
+        if target is None:
+            return Reply.text(PLAIN_HINT[0], cmd("help"), PLAIN_HINT[1])
+        return target, {"text": inv.text or ""}
     if inv.command is not None:
         command = registry.get(inv.command)
         if command is None:
@@ -129,6 +135,7 @@ def _usage(inv: Invocation, registry: Registry) -> Span:
 async def _run(
     deps: Deps, inv: Invocation, command: Command, raw: dict[str, str], answer: Answer | None
 ) -> Reply:
+    prepared = await command.prepare(deps, inv, raw) if command.prepare is not None else None
     now = deps.clock.now()
     notices: list[Reply] = []
     async with deps.db.session() as session:
@@ -158,7 +165,9 @@ async def _run(
                 now,
                 channel=inv.chat.channel,
             )
-        ctx = Ctx(session, deps, inv, user, account, group, now, first_visit=created)
+        ctx = Ctx(
+            session, deps, inv, user, account, group, now, first_visit=created, prepared=prepared
+        )
         args = convert_all(command, raw, ctx.today)
         frozen = await apply_missed_day_freezes(session, user, ctx.today, now)
         if frozen:

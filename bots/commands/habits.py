@@ -15,6 +15,7 @@ from bots.commands.format import (
     quiet_notice,
     streak_text,
 )
+from bots.commands.plans import add_today_tasks
 from bots.commands.registry import Arg, command
 from bots.commands.usage import Refused, cmd
 from bots.reply import Action, Button, Reply, bold, italic
@@ -216,7 +217,7 @@ async def today(ctx: Ctx, args: dict[str, Any]) -> Reply:
             reply.add("➖ ", italic(habit.name), " (not scheduled today)")
     done_count = sum(i.done for i in items)
     due = sum(i.scheduled or i.done for i in items)
-    return reply.add(f"{done_count}/{due} done")
+    return await add_today_tasks(ctx, reply.add(f"{done_count}/{due} done"))
 
 
 @command(

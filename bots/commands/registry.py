@@ -8,13 +8,16 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
-    from bots.commands.context import Ctx
+    from bots.commands.context import Ctx, Deps, Invocation
     from bots.reply import Reply
 
 ArgKind = Literal[
     "text", "word", "int", "number", "times", "schedule", "date", "timezone", "choice", "flag"
 ]
 Handler = Callable[["Ctx", dict[str, Any]], Awaitable["Reply"]]
+# Runs before the command's unit of work, with no transaction open, for slow outside calls
+# (the AI planner): (deps, invocation, raw values) -> what the handler finds in ctx.prepared.
+Prepare = Callable[["Deps", "Invocation", dict[str, str]], Awaitable[Any]]
 
 
 @dataclass(frozen=True)
@@ -57,6 +60,7 @@ class Command:
     private: bool = False
     examples: tuple[str, ...] = ()
     details: tuple[str, ...] = ()  # rules worth knowing, shown by /help <command>
+    prepare: Prepare | None = None
 
     @property
     def top(self) -> str:
@@ -75,6 +79,8 @@ class Registry:
     def __init__(self) -> None:
         self.commands: dict[str, Command] = {}
         self._text_names: dict[str, Command] = {}
+        # The command that receives chat text which is not a command (Invocation.plain).
+        self.plain_text: str | None = None
 
     def add(self, command: Command) -> Command:
         for name in (command.name, *command.aliases):

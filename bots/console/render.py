@@ -17,7 +17,7 @@ def render(reply: Reply, color: bool = False, first_number: int = 1) -> tuple[st
         lines.append(text)
     if reply.image_alt:
         lines.append(reply.image_alt)
-    buttons = [b for row in reply.buttons for b in row]
+    buttons = [b for row in reply.buttons for b in row if b.ask is None]  # typing is asking
     if buttons:
         lines.append(
             "  ".join(f"[{i}] {b.label}" for i, b in enumerate(buttons, start=first_number))

@@ -58,14 +58,15 @@ class Console:
         self,
         deps: Deps,
         clock: FakeClock,
-        out: TextIO = sys.stdout,
+        out: TextIO | None = None,
         color: bool = False,
         image_dir: Path | None = None,
         on_time: Callable[[datetime], Awaitable[None]] | None = None,
         clock_file: Path | None = None,
         file_dir: Path | None = None,
     ) -> None:
-        self.deps, self.clock, self.out, self.color = deps, clock, out, color
+        self.deps, self.clock, self.color = deps, clock, color
+        self.out = out or sys.stdout  # looked up now, not when this module was imported
         self.image_dir = image_dir
         self.clock_file = clock_file  # where :time leaves the clock for the next start
         self.file_dir = file_dir  # where a reply's files are written (a temporary one if None)
@@ -98,12 +99,17 @@ class Console:
             await self.send(f"/{action.command} {action.args}".strip(), pressed=True)
             return True
         if not line.startswith("/"):
-            self.write("Commands start with / (try /help); :help lists console commands.")
+            if self.group:
+                self.write("Commands start with / (try /help); :help lists console commands.")
+                return True
+            # In a private chat, an answer to the bot's question (/plan); with none asked,
+            # the bot says what commands look like.
+            await self.send(line, plain=True)
             return True
         await self.send(line)
         return True
 
-    async def send(self, text: str, pressed: bool = False) -> Reply:
+    async def send(self, text: str, pressed: bool = False, plain: bool = False) -> Reply:
         """Run a typed line, or (`pressed`) the action of a button shown: like a platform's
         button, it acts only for the person it was shown to."""
         chat = (
@@ -121,6 +127,7 @@ class Console:
             username=self.user,
             button=pressed,
             button_owner=self.buttons_owner if pressed else None,
+            plain=plain,
         )
         reply = await execute(self.deps, inv)
         self.show(reply)
@@ -208,7 +215,8 @@ class Console:
             self.clock_file.write_text(target.isoformat())
         self.write(f"It is now {target:%Y-%m-%d %H:%M} UTC.")
 
-    async def run(self, stdin: TextIO = sys.stdin) -> None:
+    async def run(self, stdin: TextIO | None = None) -> None:
+        stdin = stdin or sys.stdin  # read at call time, so a replaced sys.stdin is the one read
         interactive = stdin.isatty()
         if interactive:
             self.write("Habitbot console. /start to begin, :help for console commands.")

@@ -18,7 +18,7 @@ import discord
 from bots.answers import Receipts
 from bots.commands import Deps
 from bots.discord.notifier import DiscordNotifier
-from bots.discord.render import NO_MENTIONS, ActionButton
+from bots.discord.render import NO_MENTIONS, ActionButton, AskButton
 from bots.discord.tree import HabitbotTree
 
 log = logging.getLogger("habitbot.discord")
@@ -67,7 +67,7 @@ class _Habitbot:
 
     async def setup_hook(self) -> None:
         # Buttons on messages sent before this process started keep working.
-        self.add_dynamic_items(ActionButton)  # type: ignore[attr-defined]
+        self.add_dynamic_items(ActionButton, AskButton)  # type: ignore[attr-defined]
         if self.sync_commands:
             await self.sync_tree()
 

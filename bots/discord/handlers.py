@@ -29,7 +29,7 @@ from discord import app_commands
 
 from bots.actions import Pressed, pressed
 from bots.answers import OutboxAnswer, Receipts
-from bots.commands import Chat, Deps, Invocation, execute
+from bots.commands import REGISTRY, Chat, Deps, Invocation, execute
 from bots.discord.render import Rendered, render
 from bots.reply import Reply
 from core.challenges.service import challenge_suggestions
@@ -133,6 +133,24 @@ async def on_button(interaction: discord.Interaction[Any], data: str) -> None:
         )
 
     await answer(interaction, run(), record, edit=True)
+
+
+async def on_answer(interaction: discord.Interaction[Any], data: str, text: str) -> None:
+    """A submitted AnswerForm: the asking button's action, its first required argument filled
+    with what was typed."""
+    deps = _client(interaction).deps
+    record = recorded(interaction)
+
+    async def run() -> Reply:
+        button = await pressed(deps, data)
+        command = REGISTRY.get(button.text.lstrip("/")) if button is not None else None
+        if button is None or command is None:
+            return Reply.text(EXPIRED, error=True)
+        slot = next((a.name for a in command.args if a.required), "text")
+        inv = invocation(interaction, command=command.name, values={slot: text}, button=button)
+        return await execute(deps, inv, answer=record)
+
+    await answer(interaction, run(), record)
 
 
 async def answer(

@@ -173,6 +173,61 @@ class ActionButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"hb
         await on_button(interaction, self.data)
 
 
+ASK_PREFIX = "hq:"
+ASK_LIMIT = 300  # characters typed into the form
+
+
+class AnswerForm(discord.ui.Modal):
+    """The form an asking button opens: one text field; submitting runs the button's action
+    with the text (a question's answer: Discord reads no chat text without a privileged
+    intent)."""
+
+    def __init__(self, data: str, title: str, label: str) -> None:
+        super().__init__(title=title[:45] or "Answer", timeout=900)
+        self.data = data
+        self.field: discord.ui.TextInput[AnswerForm] = discord.ui.TextInput(
+            label=label[:45] or "Your answer",
+            style=discord.TextStyle.paragraph,
+            max_length=ASK_LIMIT,
+            custom_id="answer",
+        )
+        self.add_item(self.field)
+
+    async def on_submit(self, interaction: discord.Interaction[Any]) -> None:
+        from bots.discord.handlers import on_answer  # handlers imports this module
+
+        await on_answer(interaction, self.data, self.field.value)
+
+
+class AskButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"hq:(?P<action>.+)"):
+    """A button that asks for text first: pressing it opens an AnswerForm. Rebuilt from its
+    custom_id like ActionButton, so it works on messages sent before a restart."""
+
+    def __init__(self, data: str, label: str = "·", ask: str | None = None) -> None:
+        super().__init__(
+            discord.ui.Button(
+                label=label[:LABEL_LIMIT] or "·",
+                style=discord.ButtonStyle.success,
+                custom_id=f"{ASK_PREFIX}{data}",
+            )
+        )
+        self.data = data
+        self.ask = ask or "Your answer"
+
+    @classmethod
+    async def from_custom_id(
+        cls,
+        interaction: discord.Interaction[Any],
+        item: discord.ui.Button[Any],
+        match: re.Match[str],
+    ) -> AskButton:
+        return cls(match["action"], item.label or "·")
+
+    async def callback(self, interaction: discord.Interaction[Any]) -> None:
+        title = self.item.label or "Answer"
+        await interaction.response.send_modal(AnswerForm(self.data, title, self.ask))
+
+
 def _layout(buttons: list[list[Button]]) -> list[list[Button]]:
     """Discord allows 5 rows of 5: keep the reply's rows when they fit, else pack 5 a row."""
     rows = [row for row in buttons if row]
@@ -204,7 +259,11 @@ async def view_for(deps: Deps, reply: Reply) -> discord.ui.View | None:
             if data in seen:  # custom_ids must be unique within a message
                 continue
             seen.add(data)
-            item = ActionButton(data, button.label)
+            item: ActionButton | AskButton = (
+                AskButton(data, button.label, button.ask)
+                if button.ask
+                else ActionButton(data, button.label)
+            )
             item.item.row = number
             view.add_item(item)
     return view

@@ -16,7 +16,9 @@ LABEL_LIMIT = 64
 
 async def keyboard(deps: Deps, reply: Reply) -> InlineKeyboardMarkup | None:
     """The reply's buttons as an inline keyboard; opens a unit of work only for long actions."""
-    rows = [row[:MAX_ROW] for row in reply.buttons if row]
+    # A button that asks for text is left out: in a chat the person types it.
+    rows = [[b for b in row if b.ask is None][:MAX_ROW] for row in reply.buttons]
+    rows = [row for row in rows if row]
     budget = MAX_BUTTONS
     kept: list[list[tuple[str, str]]] = []
     for row in rows:

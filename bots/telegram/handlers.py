@@ -32,7 +32,7 @@ from bots.actions import Pressed, pressed
 from bots.answers import OutboxAnswer, Receipts
 from bots.commands import AlreadyAnswered, Answer, Chat, Deps, Invocation, execute
 from bots.notify import Progress
-from bots.reply import Reply, code
+from bots.reply import Reply
 from bots.telegram.admins import AdminCache
 from bots.telegram.callbacks import keyboard
 from bots.telegram.delivery import NO_PREVIEW, send_reply
@@ -123,6 +123,7 @@ async def invocation(
     user: TgUser,
     text: str,
     button: Pressed | None = None,
+    plain: bool = False,
 ) -> Invocation:
     where = to_chat(chat)
     admin = where.kind == "group" and await services.admins.is_admin(bot, chat.id, user.id)
@@ -136,6 +137,7 @@ async def invocation(
         button=button is not None,
         button_owner=button.owner if button is not None else None,
         username=user.username,
+        plain=plain,
     )
 
 
@@ -393,16 +395,17 @@ async def _on_text(message: Message, bot: Bot, services: Services, update: Updat
     me = await bot.me()
     command = command_for_us(text, me.username or "")
     private = message.chat.type == ChatType.PRIVATE
+    plain = False
     if command is None and private:
+        # Not a command: an answer to the bot's question (/plan), or the executor explains
+        # what commands look like; malformed ("/über"): the executor explains that too.
         if not text.startswith("/"):
-            hint = Reply.text("Commands start with /. Send ", code("/help"), " for the list.")
-            await send_reply(bot, services.deps, message.chat.id, hint)
-            return
-        if not _COMMAND.match(text):
-            command = text  # malformed ("/über"): the executor explains
+            plain, command = True, text
+        elif not _COMMAND.match(text):
+            command = text
     if command is None:
         return  # in groups, only well-formed commands addressed to us get an answer
-    inv = await invocation(bot, services, message.chat, user, command)
+    inv = await invocation(bot, services, message.chat, user, command, plain=plain)
     answer = services.answer(update, message.chat, user)
     reply = await services.run(inv, answer)
     if reply is None:

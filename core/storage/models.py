@@ -375,3 +375,68 @@ class ReleasedHandle(Base):
     handle: Mapped[str] = mapped_column(String(40), primary_key=True)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     until: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class PlanConversation(Base):
+    """A /plan conversation under way: the goal, the questions asked, the answers so far and,
+    once they are in, the proposed plan. One per user; accepting or cancelling removes it."""
+
+    __tablename__ = "plan_conversations"
+    __table_args__ = NO_REUSE
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), unique=True
+    )
+    goal: Mapped[str] = mapped_column(String(200))
+    language: Mapped[str] = mapped_column(String(8))
+    kind: Mapped[str] = mapped_column(String(8))  # build | quit
+    habit: Mapped[str] = mapped_column(String(64))
+    days: Mapped[int] = mapped_column(Integer)
+    questions: Mapped[list[str]] = mapped_column(JSON)
+    answers: Mapped[list[str]] = mapped_column(JSON)
+    draft: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # PlanDraft, once proposed
+    made_by: Mapped[str | None] = mapped_column(String(120))
+    note: Mapped[str | None] = mapped_column(String(200))  # why the built-in planner was used
+    version: Mapped[int] = mapped_column(Integer, default=0)  # "Another version" count
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class Plan(Base):
+    """An accepted plan: the habit it belongs to and when its day 1 is."""
+
+    __tablename__ = "plans"
+    __table_args__ = NO_REUSE
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    habit_id: Mapped[int] = mapped_column(
+        ForeignKey("habits.id", ondelete="CASCADE"), unique=True
+    )
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    goal: Mapped[str] = mapped_column(String(200))
+    made_by: Mapped[str] = mapped_column(String(120))
+    days: Mapped[int] = mapped_column(Integer)
+    start_date: Mapped[date] = mapped_column(Date)  # the local date of day 1
+    # Restarting begins a new round: its tasks pay again (ledger refs name the round).
+    round: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class PlanTask(Base):
+    """One of a plan day's three tasks, dated, and done or not."""
+
+    __tablename__ = "plan_tasks"
+    __table_args__ = (
+        UniqueConstraint("plan_id", "day", "position"),
+        Index("ix_plan_tasks_plan_id_on_date", "plan_id", "on_date"),
+        NO_REUSE,
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id", ondelete="CASCADE"))
+    day: Mapped[int] = mapped_column(Integer)  # 1..plan.days
+    position: Mapped[int] = mapped_column(Integer)  # 1..3
+    text: Mapped[str] = mapped_column(String(160))
+    on_date: Mapped[date] = mapped_column(Date)  # start_date + day - 1
+    done_on: Mapped[date | None] = mapped_column(Date)

@@ -68,8 +68,10 @@ async def test_a_number_without_buttons_is_text(deps: Deps, clock: FakeClock) ->
 
 async def test_non_command_text_is_explained(deps: Deps, clock: FakeClock) -> None:
     console, out = make(deps, clock)
-    assert "Commands start with / (try /help)" in await lines(console, out, "hello bot")
+    assert "Commands start with /. Send /help" in await lines(console, out, "hello bot")
     assert await lines(console, out, "   ") == ""
+    await lines(console, out, ":group gym")
+    assert "Commands start with / (try /help)" in await lines(console, out, "hello all")
 
 
 async def test_as_switches_users(deps: Deps, clock: FakeClock) -> None:
@@ -271,3 +273,61 @@ async def test_every_registry_example_works_as_typed(
     for example in examples():
         answer = await lines(console, out, example)
         assert answer.strip() and not problems(answer), (example, answer)
+
+
+async def test_plan_two_goals_and_work_through_three_days(deps: Deps, clock: FakeClock) -> None:
+    """Done when: plan "read more" and "stop doom-scrolling", answer, accept, three days."""
+    console, out = make(deps, clock)
+    printed = await lines(console, out, "/plan read more")
+    assert "Planning Read: a habit to build, 21 days." in printed
+    assert "(or just type it)" in printed and "[1] ✖️ Cancel" in printed
+    printed = await lines(console, out, "to relax", "my phone", "evenings")
+    assert "Made by the built-in planner: no AI service is configured." in printed
+    assert "[1] ✅ Accept  [2] 🔄 Another version  [3] ✖️ Cancel" in printed
+    assert "Saved Read" in await lines(console, out, "1")  # the Accept button
+    await lines(console, out, "/plan stop doom-scrolling", "sleep", "boredom", "at night")
+    assert "Saved Less scrolling (a habit to quit)" in await lines(console, out, "/plan accept")
+    for day in (1, 2, 3):
+        printed = await lines(console, out, "/today")
+        assert f"Read — plan day {day}/21" in printed
+        assert f"Less scrolling — plan day {day}/21" in printed
+        # Buttons: the two habits' own, then three tasks each; press the tasks one by one
+        # (after a task, its habit's open tasks are offered again).
+        for _ in range(6):
+            tasks = [i for i, b in enumerate(console.buttons, 1)
+                     if b.action.command == "plan done"]
+            printed = await lines(console, out, str(tasks[0]))
+            assert "+5 coins" in printed
+            if "All done: Read done for today." in printed:
+                await lines(console, out, "/today")
+        assert "All done: Less scrolling clean today." in printed
+        assert f"Streak: {day} clean day" in printed
+        assert "2/2 done" in await lines(console, out, "/today")
+        await lines(console, out, ":time +1d")
+    assert "coins: 150" in await lines(console, out, "/wallet")  # 3 days x 2 x (15 + 10)
+
+
+async def test_the_console_plans_with_the_configured_api(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """PLANNER_BASE_URL pointed at a compatible server: the plan comes from it."""
+    import sys
+
+    from habitbot import app
+    from habitbot.settings import Settings
+    from tests.emulators.chat_api import ChatApi
+
+    async with ChatApi() as api:
+        settings = Settings(  # type: ignore[call-arg]
+            _env_file=None, data_dir=tmp_path, database_url=None,
+            planner_base_url=api.base_url, planner_model="test-model",
+        )
+        script = "/plan read more\nbooks calm me\nmy phone\nat night\n/plan accept\n/today\n"
+        monkeypatch.setattr(sys, "stdin", io.StringIO(script))
+        await app.console(settings)
+    printed = capsys.readouterr().out
+    assert "1/3: What draws you to books?" in printed  # the model's questions
+    assert "Made by test-model." in printed and "AI tip number 1" in printed
+    assert "Saved Reading (a habit to build) with its 21-day plan." in printed
+    assert "Reading — plan day 1/21" in printed
+    assert len(api.plan_requests()) == 1

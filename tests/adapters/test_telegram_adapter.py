@@ -589,6 +589,18 @@ PRIVATE_SESSION = [
     "/leaderboard 1",
     "/leave 1",
     "/challenge end 1",
+    "/plan stop doom-scrolling days=7",
+    "/cancel",
+    "/plan read more",
+    "/plan answer to relax",
+    "/plan answer my phone",
+    "/plan answer evenings",
+    "/plan again",
+    "/plan accept",
+    "/plan show",
+    "/plan done Read 1",
+    "/plan restart Read",
+    "/plan drop Read",
     "/habit remove Smoking",
     "/join 1",
     "/group show",
@@ -615,6 +627,17 @@ GROUP_SESSION = [  # (who, text): the admin sets the group up, a member takes pa
     ("ann", "/join 1"),
     ("ann", "/challenge invite 1"),
     ("ann", "/habit add Read"),
+    ("ann", "/plan read more"),
+    ("ann", "/plan answer to relax"),
+    ("ann", "/plan answer my phone"),
+    ("ann", "/plan answer evenings"),
+    ("ann", "/plan again"),
+    ("ann", "/plan accept"),
+    ("ann", "/plan show"),
+    ("ann", "/plan done Read 1"),
+    ("ann", "/plan restart Read"),
+    ("ann", "/plan drop Read"),
+    ("ann", "/cancel"),
     ("ann", "/habit edit Read every=weekdays"),
     ("ann", "/habit list"),
     ("ann", "/done Walk"),
@@ -732,3 +755,42 @@ async def test_every_registry_example_works_as_typed(h: Harness, emu: TelegramEm
             sent = await h.say(who, text, chat)
             answer = _answer(sent)
             assert answer.strip() and not problems(answer), (text, answer)
+
+
+async def test_a_plan_conversation_in_a_private_chat(h: Harness, emu: TelegramEmulator):
+    ann = emu.user(1001, "Ann")
+    [asked] = await h.say(ann, "/plan I want to read more")
+    assert "Planning Read" in asked["text"] and "1/3" in asked["text"]
+    assert "(or just type it)" in asked["text"]
+    assert [b["text"] for b in buttons(asked)] == ["✖️ Cancel"]
+    [second] = await h.say(ann, "to relax before bed")  # plain text answers the question
+    assert "2/3" in second["text"]
+    assert h.invocations[-1].plain and h.invocations[-1].text == "to relax before bed"
+    await h.say(ann, "my phone")
+    [proposal] = await h.say(ann, "evenings <b>20</b> minutes")  # answers are escaped
+    assert "Made by the built-in planner: no AI service is configured." in proposal["text"]
+    assert "Block the time: evenings <b>20</b> minutes" in proposal["text"]  # as typed
+    accept, another, cancel_ = buttons(proposal)
+    assert [accept["text"], another["text"], cancel_["text"]] == [
+        "✅ Accept", "🔄 Another version", "✖️ Cancel"]
+    [other] = await h.press(ann, proposal, another["callback_data"])
+    assert other["method"] == "editMessageText" and "Your 21-day plan" in other["text"]
+    [saved] = await h.press(ann, other, buttons(other)[0]["callback_data"])
+    assert "Saved Read" in saved["text"] and len(buttons(saved)) == 3
+    [today] = await h.say(ann, "/today")
+    task = next(b for b in buttons(today) if b["text"].startswith("☑️ 1."))
+    [ticked] = await h.press(ann, today, task["callback_data"])
+    assert "+5 coins" in ticked["text"] and "1/3 of today's tasks done." in ticked["text"]
+    [hint] = await h.say(ann, "thanks!")  # no question asked now: how commands look
+    assert "Commands start with /" in hint["text"]
+
+
+async def test_plain_text_in_a_group_is_not_an_answer(h: Harness, emu: TelegramEmulator):
+    ann = emu.user(1001, "Ann")
+    emu.add_chat(GROUP)
+    await h.say(ann, "/plan read more")
+    assert await h.say(ann, "to relax", GROUP) == []  # groups: only commands are answered
+    sent = await h.say(ann, "/plan answer to relax", GROUP)
+    # The question goes to the private chat; the group gets a note.
+    assert any(r["chat_id"] == 1001 and "2/3" in r["text"] for r in sent)
+    assert "private chat" in sent[-1]["text"] and sent[-1]["chat_id"] == GROUP["id"]

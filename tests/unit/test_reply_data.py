@@ -13,6 +13,7 @@ def test_a_reply_survives_the_outbox_round_trip() -> None:
     reply.add("See ", usage("settings"))
     reply.lines.append((Span("also: /habits", chat_only=True),))
     reply.button_row(Button("Undo", Action("undo", "#3")))
+    reply.button_row(Button("Answer", Action("plan answer"), ask="Your answer"))  # a form
     reply.image, reply.image_alt, reply.private, reply.owner = b"\x89PNG..", "grid", True, 7
     back = Reply.from_data(json.loads(json.dumps(reply.to_data())))
     assert back == reply
