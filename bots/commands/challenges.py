@@ -8,6 +8,7 @@ from datetime import date
 from typing import Any
 
 from bots.charts import bar_chart_png, grid_text
+from bots.commands.buttons import ask
 from bots.commands.context import Ctx
 from bots.commands.format import pct
 from bots.commands.registry import Arg, command
@@ -361,10 +362,23 @@ async def challenge_invite(ctx: Ctx, args: dict[str, Any]) -> Reply:
     examples=("/challenge end 12",),
     admin=True,
     group=True,
+    confirm=True,
 )
 async def challenge_end(ctx: Ctx, args: dict[str, Any]) -> Reply:
     c = await get_visible(ctx.session, args["challenge"], ctx.user, ctx.group, ctx.inv.is_admin)
     await require_manager(ctx.session, c, ctx.user, ctx.group, ctx.inv.is_admin)
+    if c.status == "ended":
+        raise InvalidInput(f"{c.title!r} has already ended.")
+    if not ctx.confirmed:
+        return ask(
+            ctx,
+            "End ",
+            bold(c.title),
+            f" now? {_people(c.participant_count)} joined; the final board is announced "
+            "and rewards are paid.",
+            yes="🏁 End it now",
+            values={"challenge": str(c.id)},
+        )
     await end_early(ctx.session, c, challenge_today(c, ctx.now))
     final = await lifecycle.finalize(ctx.session, c, ctx.now, early=True)
     reply = Reply.text("🏁 ", bold(c.title), " has ended.")

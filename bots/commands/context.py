@@ -5,13 +5,16 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.clock import Clock, local_date
 from core.storage.db import Database
 from core.storage.models import Account, Group, User
+
+if TYPE_CHECKING:
+    from bots.commands.registry import Command
 
 
 @dataclass(frozen=True)
@@ -62,6 +65,9 @@ class Ctx:
     group: Group | None
     now: datetime
     first_visit: bool = False
+    command: Command | None = None  # what runs, and its raw values: buttons run it again
+    raw: dict[str, str] = field(default_factory=dict)
+    confirmed: bool = False  # pressed the confirm button of a destructive command
 
     @property
     def today(self) -> date:

@@ -6,6 +6,7 @@ from datetime import timedelta
 from typing import Any
 
 from bots.charts import heatmap_png, heatmap_text
+from bots.commands.buttons import ask
 from bots.commands.context import Ctx
 from bots.commands.format import (
     amount_text,
@@ -121,10 +122,23 @@ async def habit_edit(ctx: Ctx, args: dict[str, Any]) -> Reply:
 
 
 @command(
-    "habit remove", "Remove a habit and its history", NAME, examples=("/habit remove Read",)
+    "habit remove",
+    "Remove a habit and its history",
+    NAME,
+    examples=("/habit remove Read",),
+    confirm=True,
 )
 async def habit_remove(ctx: Ctx, args: dict[str, Any]) -> Reply:
     habit = await find_habit(ctx.session, ctx.user.id, args["name"])
+    if not ctx.confirmed:  # the button names the habit by id: a prefix never removes one
+        return ask(
+            ctx,
+            "Remove ",
+            bold(habit.name),
+            " and all its check-ins? This cannot be undone.",
+            yes=f"🗑 Remove {habit.name}"[:40],
+            values={"name": f"#{habit.id}"},
+        )
     await remove_habit(ctx.session, habit)
     return Reply.text("Removed ", bold(habit.name), " and its check-ins.")
 

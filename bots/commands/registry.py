@@ -56,6 +56,9 @@ class Command:
     # delivered privately (Telegram private chat, Discord ephemeral), never to the group.
     private: bool = False
     examples: tuple[str, ...] = ()
+    # Destructive: the handler asks first and acts only from its confirm button
+    # (bots/commands/buttons.py: ask, Ctx.confirmed).
+    confirm: bool = False
 
     @property
     def top(self) -> str:

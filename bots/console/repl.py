@@ -91,21 +91,23 @@ class Console:
                 self.write(f"No button {line}; {pick}.")
                 return True
             action = self.buttons[index].action
-            line = f"/{action.command} {action.args}".strip()
-        elif not line.startswith("/"):
+            # The terminal is its user's own: a typed number is a press of that button.
+            await self.send(f"/{action.command} {action.args}".strip(), button=True)
+            return True
+        if not line.startswith("/"):
             self.write("Commands start with / (try /help); :help lists console commands.")
             return True
         await self.send(line)
         return True
 
-    async def send(self, text: str) -> Reply:
+    async def send(self, text: str, button: bool = False) -> Reply:
         chat = (
             Chat("group", self.group, title=self.group)
             if self.group
             else Chat("private", self.user)
         )
         inv = Invocation(PLATFORM, self.user, self.user.capitalize(), chat, text=text,
-                         is_admin=self.admin)
+                         is_admin=self.admin, button=button)
         reply = await execute(self.deps, inv)
         self.show(reply)
         return reply

@@ -271,3 +271,13 @@ async def test_every_registry_example_works_as_typed(
     for example in examples():
         answer = await lines(console, out, example)
         assert answer.strip() and not problems(answer), (example, answer)
+
+
+async def test_remove_is_confirmed_by_typing_the_buttons_number(
+    deps: Deps, clock: FakeClock
+) -> None:
+    console, out = make(deps, clock)
+    await lines(console, out, "/habit add Read")
+    asked = await lines(console, out, "/habit remove Read")
+    assert "Remove Read and all its check-ins?" in asked and "[1] 🗑 Remove Read" in asked
+    assert "Removed Read" in await lines(console, out, "1")

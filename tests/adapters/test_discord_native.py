@@ -84,3 +84,41 @@ async def test_user_text_shows_as_typed_and_copies_back(
     assert "ˋ" not in content
     # The /done hint in a code span keeps the backticks, so copying it gives the real name.
     assert f"`` /done habit:{name} ``" in content
+
+
+def labels(response: Payload) -> list[str]:
+    return [c["label"] for row in response.get("components") or [] for c in row["components"]]
+
+
+async def test_challenge_end_asks_with_a_button_in_the_server(
+    h: DiscordHarness, alice: Payload, bob: Payload
+) -> None:
+    admin = {"guild_id": GUILD, "member_permissions": 1 << 5}  # Manage Server
+    await h.slash(alice, "challenge new", {"title": "Move", "days": 7, "habits": "Walk"}, **admin)
+    asked = await h.slash(alice, "challenge end", {"challenge": "1"}, **admin)
+    assert "End **Move** now?" in asked.content and labels(asked.response) == [
+        "🏁 End it now",
+        "✖️ Cancel",
+    ]
+    confirm, cancel = buttons(asked.response)
+    message = asked.response["message"]
+    refused = await h.click(bob, confirm, message=message, guild_id=GUILD)
+    assert refused.content == NOT_YOURS and refused.response["flags"] == EPHEMERAL
+    kept = await h.click(alice, cancel, message=message, **admin)
+    assert kept.type == 7 and kept.content == "**alice**: ✖️ Cancelled: nothing changed."
+    ended = await h.click(alice, confirm, message=message, **admin)
+    assert ended.type == 7 and "**Move** has ended" in ended.content
+    assert buttons(ended.response) == []
+
+
+async def test_an_ambiguous_prefix_offers_buttons_on_discord(
+    h: DiscordHarness, alice: Payload
+) -> None:
+    await h.slash(alice, "habit add", {"name": "Read"})
+    await h.slash(alice, "habit add", {"name": "Rest"})
+    asked = await h.slash(alice, "done", {"habit": "Re"}, guild_id=GUILD)
+    assert asked.response["flags"] == EPHEMERAL and labels(asked.response) == ["Read", "Rest"]
+    picked = await h.click(
+        alice, buttons(asked.response)[0], message=asked.response["message"], guild_id=GUILD
+    )
+    assert "✅ **Read** done for today" in picked.content

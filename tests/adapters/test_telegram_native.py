@@ -79,3 +79,36 @@ async def test_someone_elses_button_is_refused_and_a_press_names_who_pressed(
     assert result["method"] == "editMessageText" and result["message_id"] == added["message_id"]
     assert result["text"].startswith("Ann: ✅ Gym done for today")
     assert buttons(result) == []
+
+
+def labels(rec: dict) -> list[str]:
+    return [b["text"] for b in buttons(rec)]
+
+
+async def test_remove_asks_with_a_button_and_the_press_removes_that_habit(
+    h: Harness, emu: TelegramEmulator
+):
+    ann = emu.user(7301, "Ann")
+    await h.say(ann, "/habit add Reading")
+    [asked] = await h.say(ann, "/habit remove rea")
+    assert "Remove Reading and all its check-ins?" in asked["text"]
+    assert labels(asked) == ["🗑 Remove Reading", "✖️ Cancel"]
+    confirm, _ = buttons(asked)
+    assert confirm["callback_data"].endswith("habit remove|#1 confirm=yes")  # signed, by id
+    [result] = await h.press(ann, asked, confirm["callback_data"])
+    assert result["method"] == "editMessageText" and result["message_id"] == asked["message_id"]
+    assert result["text"] == "Removed Reading and its check-ins." and buttons(result) == []
+    [listed] = await h.say(ann, "/habits")
+    assert "No habits yet" in listed["text"]
+
+
+async def test_an_ambiguous_prefix_is_answered_with_buttons_to_pick(
+    h: Harness, emu: TelegramEmulator
+):
+    ann = emu.user(7401, "Ann")
+    await h.say(ann, "/habit add Read")
+    await h.say(ann, "/habit add Rest")
+    [asked] = await h.say(ann, "/done Re")
+    assert "matches several habits" in asked["text"] and labels(asked) == ["Read", "Rest"]
+    [result] = await h.press(ann, asked, buttons(asked)[1]["callback_data"])
+    assert result["method"] == "editMessageText" and "Rest done for today" in result["text"]

@@ -253,7 +253,7 @@ async def test_a_freeze_covers_only_as_many_days_as_held(say: Say, clock: FakeCl
 async def test_no_freeze_is_spent_without_a_running_streak(say: Say, clock: FakeClock) -> None:
     await earn_gems(say, clock, 6)
     await ok(say, "/freeze buy")
-    await ok(say, "/habit remove Read")
+    await say.confirmed("/habit remove Read")
     await ok(say, "/habit add Run")  # nothing done yet: no streak to protect
     clock.advance(3 * DAY)
     assert "freeze" not in await ok(say, "/today")
