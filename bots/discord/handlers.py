@@ -174,8 +174,11 @@ async def _send(
     interaction: discord.Interaction[Any], rendered: Rendered, edit: bool = False
 ) -> None:
     first, *rest = rendered.messages()
-    if edit and not rendered.ephemeral and not rendered.error:
+    message = interaction.message
+    seen_alone = message is not None and message.flags.ephemeral  # only the presser sees it
+    if edit and not rendered.error and (seen_alone or not rendered.ephemeral):
         # A button's result replaces its message; the view is the result's own (or none).
+        # A private result replaces only a message that was private already.
         await interaction.response.edit_message(
             content=first["content"],
             attachments=[first["file"]] if "file" in first else [],

@@ -254,7 +254,8 @@ async def test_autocomplete_habits_and_a_stale_value(h: DiscordHarness, alice: P
     assert await h.autocomplete(alice, "habit remove", {"name": "swim"}, focused="name") == []
 
     # a value picked before the habit was removed
-    await h.slash(alice, "habit remove", {"name": "Walk"})
+    asked = await h.slash(alice, "habit remove", {"name": "Walk"})
+    await h.click(alice, buttons(asked.response)[0], message=asked.response["message"])
     stale = await h.slash(alice, "done", {"habit": "Walk"}, guild_id=GUILD)
     assert stale.response["flags"] == 64
     assert stale.content.startswith("No habit named 'Walk'.")

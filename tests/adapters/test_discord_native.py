@@ -122,3 +122,25 @@ async def test_an_ambiguous_prefix_offers_buttons_on_discord(
         alice, buttons(asked.response)[0], message=asked.response["message"], guild_id=GUILD
     )
     assert "✅ **Read** done for today" in picked.content
+
+
+async def test_forty_pending_habits_are_all_reachable_25_buttons_at_most(
+    h: DiscordHarness, alice: Payload, say: Any
+) -> None:
+    for i in range(40):  # as alice (discord:42), quicker than 40 slash commands
+        await say(f"/habit add Habit {i:02d}", user="42", platform="discord")
+    seen: list[str] = []
+    r = await h.slash(alice, "done", {}, guild_id=GUILD)
+    for _ in range(3):
+        shown = labels(r.response)
+        assert len(shown) <= 25 and len(r.response["components"]) <= 5
+        seen += [label for label in shown if label.startswith("✅")]
+        turn = [c for c in buttons(r.response) if "buttons=" in c]
+        forward = [i for i, label in enumerate(shown) if label.endswith("▶")]
+        if not forward:
+            break
+        r = await h.click(
+            alice, buttons(r.response)[forward[0]], message=r.response["message"], guild_id=GUILD
+        )
+        assert r.type == 7 and turn  # the page replaces the message it was asked from
+    assert seen == [f"✅ Habit {i:02d}" for i in range(40)]

@@ -658,6 +658,10 @@ async def test_every_command_answers_in_a_private_chat(h: Harness, emu: Telegram
     # Spot checks that the walk-through did what a user would see.
     [wallet] = await h.say(ann, "/wallet")
     assert "coins" in wallet["text"]
+    [asked] = await h.say(ann, "/habit remove Smoking")  # the walk-through's asked first
+    assert "Remove Smoking" in asked["text"]
+    [removed] = await h.press(ann, asked, buttons(asked)[0]["callback_data"])
+    assert "Removed Smoking" in removed["text"]
     [listed] = await h.say(ann, "/habit list")
     assert "Read" in listed["text"] and "Smoking" not in listed["text"]
 

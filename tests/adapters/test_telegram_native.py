@@ -112,3 +112,21 @@ async def test_an_ambiguous_prefix_is_answered_with_buttons_to_pick(
     assert "matches several habits" in asked["text"] and labels(asked) == ["Read", "Rest"]
     [result] = await h.press(ann, asked, buttons(asked)[1]["callback_data"])
     assert result["method"] == "editMessageText" and "Rest done for today" in result["text"]
+
+
+async def test_a_49_habit_today_pages_its_keyboard(h: Harness, emu: TelegramEmulator, say):
+    ann = emu.user(7501, "Ann")
+    for i in range(49):
+        await say(f"/habit add Habit {i:02d}", user="7501", platform="telegram")
+    [today] = await h.say(ann, "/today")
+    seen: list[str] = []
+    for _ in range(4):
+        rows = today["reply_markup"]["inline_keyboard"]
+        assert len(rows) <= 11, len(rows)  # 20 habits in two columns, and the page row
+        seen += [label for label in labels(today) if label.startswith("✅")]
+        forward = [b for b in buttons(today) if b["text"].endswith("▶")]
+        if not forward:
+            break
+        [today] = await h.press(ann, today, forward[0]["callback_data"])
+        assert today["method"] == "editMessageText" and "Habit 48" in today["text"]
+    assert seen == [f"✅ Habit {i:02d}" for i in range(49)]
