@@ -41,6 +41,7 @@ async def start(ctx: Ctx, args: dict[str, Any]) -> Reply:
     "List the commands, or show how to use one",
     Arg("command", "a command to explain, e.g. habit", "text"),
     group=True,
+    personal=True,
 )
 async def help_(ctx: Ctx, args: dict[str, Any]) -> Reply:
     tops = REGISTRY.tops()
@@ -92,6 +93,7 @@ def _group_desc(top: str, subs: list[str | None]) -> str:
     "Show or set your time zone (IANA name, e.g. Europe/Berlin)",
     Arg("zone", "an IANA time zone like Europe/Berlin or America/New_York", "timezone"),
     examples=("/timezone Europe/Berlin",),
+    personal=True,
 )
 async def timezone(ctx: Ctx, args: dict[str, Any]) -> Reply:
     zone = args.get("zone")
@@ -113,6 +115,7 @@ async def timezone(ctx: Ctx, args: dict[str, Any]) -> Reply:
     Arg("quiet", "quiet hours like 22:00-07:00, or off", "word", keyword=True, max_length=16),
     examples=("/settings quiet=22:00-07:00 nudges=off",),
     private=True,
+    personal=True,
 )
 async def settings(ctx: Ctx, args: dict[str, Any]) -> Reply:
     user = ctx.user

@@ -71,6 +71,7 @@ def _line(reply: Reply, c: Challenge, today: date) -> None:
     "This group: members, challenges, announcements, digest",
     default=True,
     group=True,
+    only="group",
 )
 async def group_show(ctx: Ctx, args: dict[str, Any]) -> Reply:
     group = _require_group(ctx)
@@ -114,6 +115,7 @@ async def group_show(ctx: Ctx, args: dict[str, Any]) -> Reply:
     admin=True,
     examples=("/group settings announce=here digest=20:00 timezone=Europe/Berlin",),
     group=True,
+    only="group",
 )
 async def group_settings(ctx: Ctx, args: dict[str, Any]) -> Reply:
     group = _require_group(ctx)
@@ -152,7 +154,10 @@ async def join(ctx: Ctx, args: dict[str, Any]) -> Reply:
     if "challenge" not in args:
         if ctx.group is None:
             raise Refused(
-                "Give a challenge id or invite code: ", cmd("join", 12), ". ", cmd("challenges"),
+                "Give a challenge id or invite code: ",
+                cmd("join", 12),
+                ". ",
+                cmd("challenges"),
                 " lists them.",
             )
         await join_group(ctx.session, ctx.group.id, ctx.user.id, ctx.now)

@@ -33,13 +33,21 @@ from core.habits.service import (
     undo,
 )
 
-NAME = Arg(
-    "name", "the habit's name", "text", required=True, complete="habit", max_length=MAX_NAME
+NAME = Arg("name", "the habit's name", "text", required=True, complete="habit", max_length=MAX_NAME)
+EVERY = Arg(
+    "every",
+    "day, weekdays, weekends, mon,wed,fri or 3/week",
+    "schedule",
+    keyword=True,
+    hint="day|weekdays|mon,wed,fri|3/week",
 )
-EVERY = Arg("every", "day, weekdays, weekends, mon,wed,fri or 3/week", "schedule", keyword=True,
-            hint="day|weekdays|mon,wed,fri|3/week")
-REMIND = Arg("remind", "reminder times like 07:30,21:00, or off", "times", keyword=True,
-             hint="HH:MM[,HH:MM]|off")
+REMIND = Arg(
+    "remind",
+    "reminder times like 07:30,21:00, or off",
+    "times",
+    keyword=True,
+    hint="HH:MM[,HH:MM]|off",
+)
 TARGET = Arg(
     "target",
     "an amount to reach each time, e.g. 20",
@@ -69,6 +77,7 @@ def done_button(habit_id: int, label: str) -> Button:
         "/habit add Read every=day remind=21:00 target=20 unit=pages",
         "/habit add Smoking kind=quit",
     ),
+    personal=True,
 )
 async def habit_add(ctx: Ctx, args: dict[str, Any]) -> Reply:
     options = {k: args[k] for k in ("remind", "target", "unit", "kind") if k in args}
@@ -86,7 +95,9 @@ async def habit_add(ctx: Ctx, args: dict[str, Any]) -> Reply:
     )
 
 
-@command("habit list", "List your habits", aliases=("habits",), default=True, private=True)
+@command(
+    "habit list", "List your habits", aliases=("habits",), default=True, private=True, personal=True
+)
 async def habit_list(ctx: Ctx, args: dict[str, Any]) -> Reply:
     habits = await list_habits(ctx.session, ctx.user.id)
     if not habits:
@@ -108,6 +119,7 @@ async def habit_list(ctx: Ctx, args: dict[str, Any]) -> Reply:
     UNIT,
     KIND,
     examples=("/habit edit Read every=weekdays remind=off", "/habit edit Read rename=Reading"),
+    personal=True,
 )
 async def habit_edit(ctx: Ctx, args: dict[str, Any]) -> Reply:
     habit = await find_habit(ctx.session, ctx.user.id, args["name"])
@@ -127,6 +139,7 @@ async def habit_edit(ctx: Ctx, args: dict[str, Any]) -> Reply:
     NAME,
     examples=("/habit remove Read",),
     confirm=True,
+    personal=True,
 )
 async def habit_remove(ctx: Ctx, args: dict[str, Any]) -> Reply:
     habit = await find_habit(ctx.session, ctx.user.id, args["name"])
@@ -150,6 +163,7 @@ async def habit_remove(ctx: Ctx, args: dict[str, Any]) -> Reply:
     Arg("amount", "how much, for a habit with a target", "number", min=0.001, max=1_000_000),
     examples=("/done Read", "/done Read 25"),
     group=True,
+    personal=True,
 )
 async def done(ctx: Ctx, args: dict[str, Any]) -> Reply:
     if "habit" not in args:
@@ -192,6 +206,7 @@ async def _pending(ctx: Ctx) -> Reply:
     Arg("habit", "which habit", "text", required=True, complete="habit"),
     Arg("yesterday", "undo yesterday's check-in instead of today's", "flag"),
     examples=("/undo Read", "/undo Read yesterday"),
+    personal=True,
 )
 async def undo_(ctx: Ctx, args: dict[str, Any]) -> Reply:
     habit = await find_habit(ctx.session, ctx.user.id, args["habit"])
@@ -202,7 +217,13 @@ async def undo_(ctx: Ctx, args: dict[str, Any]) -> Reply:
     return Reply.text("↩️ Undid ", bold(habit.name), f" for {when}.")
 
 
-@command("today", "Today's checklist: done, pending, not scheduled", group=True, private=True)
+@command(
+    "today",
+    "Today's checklist: done, pending, not scheduled",
+    group=True,
+    private=True,
+    personal=True,
+)
 async def today(ctx: Ctx, args: dict[str, Any]) -> Reply:
     items = await today_items(ctx.session, ctx.user.id, ctx.today)
     if not items:
@@ -231,6 +252,7 @@ async def today(ctx: Ctx, args: dict[str, Any]) -> Reply:
     Arg("habit", "one habit (leave out for all)", "text", complete="habit"),
     group=True,
     private=True,
+    personal=True,
 )
 async def stats(ctx: Ctx, args: dict[str, Any]) -> Reply:
     habit_id = None

@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from functools import cache
 from typing import Any, Protocol, cast
 from zoneinfo import available_timezones
@@ -30,6 +30,8 @@ from discord import app_commands
 from bots.actions import Pressed, pressed
 from bots.answers import OutboxAnswer, Receipts
 from bots.commands import Chat, Deps, Invocation, execute
+from bots.commands.registry import Arg
+from bots.commands.suggest import suggestions
 from bots.discord.render import Rendered, render
 from bots.reply import Reply
 from core.challenges.service import challenge_suggestions
@@ -65,7 +67,9 @@ def invocation(
     button: Pressed | None = None,
 ) -> Invocation:
     user = interaction.user
-    if interaction.guild_id is None:
+    if interaction.guild_id is None or not interaction.is_guild_integration():
+        # DMs, and a server or group DM reached through the user's own install of the app:
+        # the bot is not a member there, so it is the user's own context, not a group's.
         chat = Chat("private", f"{DM_PREFIX}{user.id}")
         is_admin = False
     else:
@@ -95,8 +99,13 @@ def invocation(
     )
 
 
+def others_see(interaction: discord.Interaction[Any]) -> bool:
+    """A server, or another DM or group DM (a user install): not the bot's DM with the user."""
+    return interaction.guild_id is not None or interaction.context.private_channel
+
+
 def _ephemeral(interaction: discord.Interaction[Any], reply: Reply) -> bool:
-    return interaction.guild_id is not None and (reply.private or reply.error)
+    return others_see(interaction) and (reply.private or reply.error)
 
 
 def recorded(interaction: discord.Interaction[Any]) -> OutboxAnswer:
@@ -262,6 +271,21 @@ async def complete_challenge(
         log.exception("challenge autocomplete failed")
         return []
     return [app_commands.Choice(name=f"#{c.id} {c.title}"[:100], value=str(c.id)) for c in found]
+
+
+def completer_for(
+    arg: Arg,
+) -> Callable[[discord.Interaction[Any], str], Awaitable[list[app_commands.Choice[str]]]]:
+    """Suggestions for a schedule, times or a date option (bots/commands/suggest.py)."""
+
+    async def complete(
+        interaction: discord.Interaction[Any], current: str
+    ) -> list[app_commands.Choice[str]]:
+        today = _client(interaction).deps.clock.now().date()
+        found = suggestions(arg, current[:100], today, MAX_CHOICES)
+        return [app_commands.Choice(name=label[:100], value=value) for label, value in found]
+
+    return complete
 
 
 @cache

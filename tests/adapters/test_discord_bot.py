@@ -160,7 +160,7 @@ async def test_admin_creates_a_challenge_member_joins_and_sees_the_board(
     h: DiscordHarness, alice: Payload, bob: Payload, deps: Deps
 ) -> None:
     made = await h.slash(
-        alice, "challenge new", {"title": "March Miles", "days": 30, "habits": "Walk;Stretch"},
+        alice, "challenge-new", {"title": "March Miles", "days": 30, "habits": "Walk;Stretch"},
         guild_id=GUILD, member_permissions=MANAGE_GUILD,
     )  # fmt: skip
     assert made.response["flags"] is None, made.content
@@ -187,7 +187,7 @@ async def test_admin_creates_a_challenge_member_joins_and_sees_the_board(
 async def test_non_admin_is_refused_ephemerally(h: DiscordHarness, bob: Payload) -> None:
     r = await h.slash(
         bob,
-        "challenge new",
+        "challenge-new",
         {"title": "Mine", "days": 7, "habits": "Walk"},
         guild_id=GUILD,
         member_permissions=0,
@@ -200,7 +200,7 @@ async def test_server_owner_is_admin_without_the_permission_bit(h: DiscordHarnes
     owner = h.user(OWNER, "olga")
     r = await h.slash(
         owner,
-        "challenge new",
+        "challenge-new",
         {"title": "Owned", "days": 7, "habits": "Walk"},
         guild_id=GUILD,
         member_permissions=0,
@@ -264,13 +264,13 @@ async def test_autocomplete_habits_and_a_stale_value(h: DiscordHarness, alice: P
 async def test_autocomplete_challenges(h: DiscordHarness, alice: Payload, bob: Payload) -> None:
     await h.slash(
         alice,
-        "challenge new",
+        "challenge-new",
         {"title": "March Miles", "days": 30, "habits": "Walk"},
         guild_id=GUILD,
         member_permissions=MANAGE_GUILD,
     )
     await h.slash(
-        alice, "challenge new", {"title": "Secret", "days": 7, "habits": "Read", "private": True}
+        alice, "challenge-new", {"title": "Secret", "days": 7, "habits": "Read", "private": True}
     )
     mine = await h.autocomplete(alice, "leaderboard", {"challenge": ""}, focused="challenge")
     assert {c["name"] for c in mine} == {"#1 March Miles", "#2 Secret"}
@@ -294,7 +294,7 @@ async def test_options_at_their_length_limits(h: DiscordHarness, alice: Payload)
 
     title = "T" * 80
     habits = ";".join(f"{i}" + "h" * 63 for i in range(10))  # 10 names of 64: 649 characters
-    made = await h.slash(alice, "challenge new", {"title": title, "days": 365, "habits": habits})
+    made = await h.slash(alice, "challenge-new", {"title": title, "days": 365, "habits": habits})
     assert not made.errors and "created" in made.content, made.content
     assert all(len(m["content"] or "") <= TEXT_LIMIT for m in [made.response, *made.followups])
 

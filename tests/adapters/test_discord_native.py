@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from bots.commands import REGISTRY, Deps
 from bots.commands.executor import NOT_YOURS
-from core.storage.models import CheckIn
+from core.storage.models import CheckIn, Group
 from tests.adapters import test_discord_bot as base
 from tests.adapters.test_discord_bot import GUILD, buttons
 from tests.emulators.discord_harness import DiscordHarness
@@ -94,8 +94,8 @@ async def test_challenge_end_asks_with_a_button_in_the_server(
     h: DiscordHarness, alice: Payload, bob: Payload
 ) -> None:
     admin = {"guild_id": GUILD, "member_permissions": 1 << 5}  # Manage Server
-    await h.slash(alice, "challenge new", {"title": "Move", "days": 7, "habits": "Walk"}, **admin)
-    asked = await h.slash(alice, "challenge end", {"challenge": "1"}, **admin)
+    await h.slash(alice, "challenge-new", {"title": "Move", "days": 7, "habits": "Walk"}, **admin)
+    asked = await h.slash(alice, "challenge-end", {"challenge": "1"}, **admin)
     assert "End **Move** now?" in asked.content and labels(asked.response) == [
         "🏁 End it now",
         "✖️ Cancel",
@@ -144,3 +144,51 @@ async def test_forty_pending_habits_are_all_reachable_25_buttons_at_most(
         )
         assert r.type == 7 and turn  # the page replaces the message it was asked from
     assert seen == [f"✅ Habit {i:02d}" for i in range(40)]
+
+
+async def test_a_user_install_answers_personal_commands_privately_anywhere(
+    h: DiscordHarness, alice: Payload, deps: Deps
+) -> None:
+    await h.slash(alice, "habit add", {"name": "No sugar", "kind": "quit"})
+    # A group DM among friends, through alice's own install of the app (context 2).
+    data = h._command_data("today", {}, None, None, None)
+    payload = h.interaction_payload(2, alice, data)
+    payload |= {"context": 2, "authorizing_integration_owners": {"1": alice["id"]}}
+    payload["channel"] = {**payload["channel"], "type": 3}  # GROUP_DM
+    r = await h.feed(payload)
+    assert r.response["flags"] == EPHEMERAL and "No sugar" in (r.content or "")
+    # A server the bot is not in (only alice installed it): hers alone, no group is made.
+    data = h._command_data("today", {}, None, None, None)
+    payload = h.interaction_payload(2, alice, data, guild_id=7777)
+    payload["authorizing_integration_owners"] = {"1": alice["id"]}
+    r = await h.feed(payload)
+    assert r.response["flags"] == EPHEMERAL and "No sugar" in (r.content or "")
+    async with deps.db.session() as session:
+        assert await session.scalar(select(func.count()).select_from(Group)) == 0
+
+
+async def test_schedules_times_and_dates_autocomplete(h: DiscordHarness, alice: Payload) -> None:
+    async def typed(option: str, text: str) -> list[str]:
+        options = {"name": "Run", option: text}
+        found = await h.autocomplete(alice, "habit add", options, focused=option)
+        return [c["value"] for c in found]
+
+    assert await typed("every", "wee") == ["weekdays", "weekends", "3/week", "5/week"]
+    assert (await typed("every", "mon,thu"))[0] == "mon,thu"  # typed, and reads as a schedule
+    assert await typed("remind", "21") == ["21:00"]
+    assert (await typed("remind", "06:45,21:00"))[0] == "06:45,21:00"
+    assert await typed("remind", "of") == ["off"]
+    start = await h.autocomplete(
+        alice, "challenge-new", {"title": "T", "days": 7, "habits": "Walk", "start": ""},
+        focused="start",
+    )
+    assert [c["value"] for c in start][:3] == ["today", "tomorrow", "2026-03-04"]
+    assert start[1]["name"] == "tomorrow (Tue 03 Mar)"
+
+
+async def test_announce_is_a_yes_no_option_that_means_here(
+    h: DiscordHarness, alice: Payload
+) -> None:
+    admin = {"guild_id": GUILD, "member_permissions": 1 << 5}
+    r = await h.slash(alice, "group-settings", {"announce": True}, **admin)
+    assert "announcements: this chat" in (r.content or ""), r.content

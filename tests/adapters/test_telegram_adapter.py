@@ -499,6 +499,7 @@ async def test_command_menu_scopes(emu: TelegramEmulator, tg):
     group = [c["command"] for c in emu.commands["all_group_chats"]]
     admins = {c["command"]: c["description"] for c in emu.commands["all_chat_administrators"]}
     assert {"start", "help", "habit", "done", "wallet", "challenge"} <= set(private)
+    assert "group" not in private  # /group show and /group settings work in groups only
     assert "wallet" not in group and "habit" not in group and {"help", "join"} <= set(group)
     assert set(group) <= set(admins) and "new" in admins["challenge"]
     members = {c["command"]: c["description"] for c in emu.commands["all_group_chats"]}
