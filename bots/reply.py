@@ -77,6 +77,10 @@ class Reply:
     private: bool = False  # holds private data: deliver in a private chat or ephemerally
     owner: int | None = None  # the core user its buttons are bound to (None: anyone may press)
     error: bool = False
+    # Reminders were just set: "missing" when the bot knows it cannot write to the user
+    # privately, "check" when set from a group and it has not seen that it can. The adapter
+    # tells the user how to fix it on its platform (bots/commands/format.py: unreachable).
+    reach: Literal["check", "missing"] | None = None
 
     @classmethod
     def text(cls, *parts: str | Span, error: bool = False) -> Reply:
@@ -109,6 +113,7 @@ class Reply:
         self.image_alt = self.image_alt or other.image_alt
         self.private = self.private or other.private
         self.owner = self.owner if self.owner is not None else other.owner
+        self.reach = self.reach or other.reach
         return self
 
     def plain(self) -> str:
@@ -131,6 +136,8 @@ class Reply:
                 data[flag] = True
         if self.owner is not None:
             data["owner"] = self.owner
+        if self.reach is not None:
+            data["reach"] = self.reach
         return data
 
     @classmethod
@@ -147,6 +154,7 @@ class Reply:
             private=bool(data.get("private")),
             owner=data.get("owner"),
             error=bool(data.get("error")),
+            reach=data.get("reach"),
         )
 
 

@@ -14,6 +14,7 @@ from bots.commands.format import (
     habit_line,
     pct,
     quiet_notice,
+    reach_check,
     streak_text,
 )
 from bots.commands.registry import Arg, command
@@ -90,6 +91,7 @@ async def habit_add(ctx: Ctx, args: dict[str, Any]) -> Reply:
     if habit.remind_at and ctx.user.timezone == "UTC":
         reply.add("Reminders use UTC until you set ", cmd("timezone"), ".")
     reply.extend(quiet_notice(ctx.user, habit))
+    reach_check(ctx, reply, habit)
     return reply.add("Check in with ", cmd("done", habit.name), ".").button_row(
         done_button(habit.id, "Done today")
     )
@@ -130,7 +132,8 @@ async def habit_edit(ctx: Ctx, args: dict[str, Any]) -> Reply:
         raise Refused("Say what to change, e.g. ", cmd("habit edit", "Read", every="weekdays"), ".")
     await edit_habit(ctx.session, ctx.user, habit, changes, ctx.now)
     reply = Reply.text("Updated ", bold(habit.name), f": {habit_line(habit)}.")
-    return reply.extend(quiet_notice(ctx.user, habit))
+    reply.extend(quiet_notice(ctx.user, habit))
+    return reach_check(ctx, reply, habit) if "remind" in changes else reply
 
 
 @command(

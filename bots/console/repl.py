@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TextIO
 
 from bots.commands import Chat, Deps, Invocation, execute
+from bots.commands.format import unreachable
 from bots.console.render import render
 from bots.reply import Button, Reply
 from core.clock import FakeClock
@@ -109,6 +110,8 @@ class Console:
         inv = Invocation(PLATFORM, self.user, self.user.capitalize(), chat, text=text,
                          is_admin=self.admin, button=button)
         reply = await execute(self.deps, inv)
+        if reply.reach == "missing":  # a group-only console user has no private chat yet
+            reply.extend(unreachable().add("Type :private and send any command; then they will."))
         self.show(reply)
         return reply
 

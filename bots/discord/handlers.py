@@ -30,6 +30,7 @@ from discord import app_commands
 from bots.actions import Pressed, pressed
 from bots.answers import OutboxAnswer, Receipts
 from bots.commands import Chat, Deps, Invocation, execute
+from bots.commands.format import unreachable
 from bots.commands.registry import Arg
 from bots.commands.suggest import suggestions
 from bots.discord.render import Rendered, render
@@ -37,6 +38,7 @@ from bots.reply import Reply
 from core.challenges.service import challenge_suggestions
 from core.habits.names import name_key
 from core.habits.service import list_habits
+from core.users.accounts import set_private_chat_reachable
 from core.users.lookup import account_user_id
 
 log = logging.getLogger("habitbot.discord")
@@ -46,6 +48,11 @@ DM_PREFIX = "dm:"
 MAX_CHOICES = 25
 EXPIRED = "This button has expired. Use the command instead (/help lists them)."
 PRIVATE_NOTE = "🔒 Only you can see the answer."
+REMINDERS_HERE = "⏰ Your Habitbot reminders will arrive here."
+DM_FIX = (
+    "To get them, allow direct messages from this server's members (the server's menu ▸ "
+    "Privacy Settings ▸ Direct Messages), then set the reminder again."
+)
 
 
 class HasDeps(Protocol):
@@ -151,6 +158,8 @@ async def answer(
 
     async def prepare() -> Rendered:
         reply = await work
+        if reply.reach is not None and others_see(interaction):
+            await check_reach(interaction, reply)
         rendered = await render(client.deps, reply, _ephemeral(interaction, reply))
         rendered.error = reply.error
         return rendered
@@ -177,6 +186,27 @@ async def answer(
         ref = secrets.token_hex(3)
         log.exception("interaction failed (ref %s)", ref)
         await say_privately(interaction, f"Something went wrong (ref {ref}). Please try again.")
+
+
+async def check_reach(interaction: discord.Interaction[Any], reply: Reply) -> None:
+    """Reminders set from a server go to the person's DMs: try them now (a short note that says
+    where reminders arrive), so closed DMs (403, 50007) are told with the reply, not found out
+    by a reminder failing unseen. Records what was learnt either way."""
+    deps = _client(interaction).deps
+    try:
+        channel = await interaction.client.create_dm(interaction.user)
+        await channel.send(REMINDERS_HERE, allowed_mentions=discord.AllowedMentions.none())
+        reachable = True
+    except discord.Forbidden:
+        reachable = False
+    except discord.HTTPException as error:  # Discord is unwell: nothing learnt
+        log.warning("could not check DMs of %s: %s", interaction.user.id, error)
+        return
+    async with deps.db.session() as session:
+        chat = f"{DM_PREFIX}{interaction.user.id}"
+        await set_private_chat_reachable(session, PLATFORM, chat, reachable, deps.clock.now())
+    if not reachable:
+        reply.extend(unreachable().add(DM_FIX))
 
 
 async def _send(

@@ -30,6 +30,7 @@ from aiogram.types import User as TgUser
 from bots.actions import Pressed, pressed
 from bots.answers import OutboxAnswer, Receipts
 from bots.commands import AlreadyAnswered, Answer, Chat, Deps, Invocation, execute
+from bots.commands.format import unreachable
 from bots.notify import Progress
 from bots.reply import Reply, code
 from bots.telegram.admins import AdminCache
@@ -145,7 +146,29 @@ async def deliver(
     answer: OutboxAnswer | None = None,
 ) -> None:
     """Answer where the command came from; private replies asked for in a group go to the
-    user's private chat, with a short note (or a deep link) left in the group."""
+    user's private chat, with a short note (or a deep link) left in the group. Reminders set
+    by someone the bot cannot write to privately come with the deep link too."""
+    await _deliver(bot, services, chat, user, reply, reply_to, answer)
+    if reply.reach == "missing":
+        notice = unreachable().add("Open a private chat with me, and they will:")
+        await bot.send_message(
+            chat.id,
+            chunks(notice)[0].html,
+            parse_mode=ParseMode.HTML,
+            reply_markup=await open_chat_button(bot),
+            reply_parameters=_quote(reply_to),
+        )
+
+
+async def _deliver(
+    bot: Bot,
+    services: Services,
+    chat: TgChat,
+    user: TgUser,
+    reply: Reply,
+    reply_to: int | None,
+    answer: OutboxAnswer | None,
+) -> None:
     deps = services.deps
     if not (reply.private and chat.type in GROUP_TYPES):
         await _send(bot, services, chat.id, reply, reply_to, answer)

@@ -74,9 +74,7 @@ async def test_usage_text_on_discord_is_the_slash_command_with_its_options(
     assert "also: /habits" not in text  # Discord has no aliases
 
 
-async def test_user_text_shows_as_typed_and_copies_back(
-    h: DiscordHarness, alice: Payload
-) -> None:
+async def test_user_text_shows_as_typed_and_copies_back(h: DiscordHarness, alice: Payload) -> None:
     name = "Ping <@123> in <#456> or <@&1> `x`"
     added = await h.slash(alice, "habit add", {"name": name})
     content = added.content or ""
@@ -179,7 +177,9 @@ async def test_schedules_times_and_dates_autocomplete(h: DiscordHarness, alice: 
     assert (await typed("remind", "06:45,21:00"))[0] == "06:45,21:00"
     assert await typed("remind", "of") == ["off"]
     start = await h.autocomplete(
-        alice, "challenge-new", {"title": "T", "days": 7, "habits": "Walk", "start": ""},
+        alice,
+        "challenge-new",
+        {"title": "T", "days": 7, "habits": "Walk", "start": ""},
         focused="start",
     )
     assert [c["value"] for c in start][:3] == ["today", "tomorrow", "2026-03-04"]
@@ -192,3 +192,35 @@ async def test_announce_is_a_yes_no_option_that_means_here(
     admin = {"guild_id": GUILD, "member_permissions": 1 << 5}
     r = await h.slash(alice, "group-settings", {"announce": True}, **admin)
     assert "announcements: this chat" in (r.content or ""), r.content
+
+
+async def test_closed_dms_are_told_when_a_reminder_is_set_in_a_server(
+    h: DiscordHarness, alice: Payload, deps: Deps
+) -> None:
+    from core.storage.models import Account
+
+    h.fail_next_http(
+        403, {"code": 50007, "message": "Cannot send messages to this user"}, path=r"/messages$"
+    )
+    r = await h.slash(alice, "habit add", {"name": "Read", "remind": "21:00"}, guild_id=GUILD)
+    assert "Added **Read**" in r.content
+    assert "can't message you privately yet, so your reminders can't reach you" in r.content
+    assert "Privacy Settings" in r.content
+    async with deps.db.session() as session:
+        account = await session.scalar(select(Account))
+        assert account is not None and account.unreachable
+
+    # DMs opened again: the next reminder set in the server says nothing, the DM note arrives.
+    fixed = await h.slash(alice, "habit edit", {"name": "Read", "remind": "07:30"}, guild_id=GUILD)
+    assert "can't message you" not in fixed.content
+    notes = [c for c in h.calls(method="POST", path=r"/channels/\d+/messages$")]
+    assert (
+        notes and notes[-1]["payload"]["content"] == "⏰ Your Habitbot reminders will arrive here."
+    )
+    async with deps.db.session() as session:
+        account = await session.scalar(select(Account))
+        assert account is not None and not account.unreachable
+    # In DMs nothing needs checking.
+    before = len(h.calls(method="POST", path=r"/channels/\d+/messages$"))
+    await h.slash(alice, "habit edit", {"name": "Read", "remind": "08:00"})
+    assert len(h.calls(method="POST", path=r"/channels/\d+/messages$")) == before

@@ -130,3 +130,21 @@ async def test_a_49_habit_today_pages_its_keyboard(h: Harness, emu: TelegramEmul
         [today] = await h.press(ann, today, forward[0]["callback_data"])
         assert today["method"] == "editMessageText" and "Habit 48" in today["text"]
     assert seen == [f"✅ Habit {i:02d}" for i in range(49)]
+
+
+async def test_a_reminder_set_in_a_group_by_someone_i_cannot_write_to_says_how(
+    h: Harness, emu: TelegramEmulator
+):
+    ann = emu.user(7601, "Ann")  # never opened a private chat with the bot
+    emu.add_chat(GROUP)
+    sent = await h.say(ann, "/habit add Read remind=21:00", GROUP)
+    assert all(r["chat_id"] == GROUP["id"] for r in sent)
+    added, notice = sent
+    assert "Added Read" in added["text"]
+    assert "can't message you privately yet, so your reminders can't reach you" in notice["text"]
+    [link] = buttons(notice)
+    assert link["url"] == "https://t.me/habit_test_bot?start=go"
+    # Once she opened the chat, nothing more is said.
+    await h.say(ann, "/start")
+    [edited] = await h.say(ann, "/habit edit Read remind=07:30", GROUP)
+    assert "can't message you" not in edited["text"]
