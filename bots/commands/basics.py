@@ -36,6 +36,38 @@ async def start(ctx: Ctx, args: dict[str, Any]) -> Reply:
     )
 
 
+def group_intro() -> Reply:
+    """What the bot says when it is added to a group or server: what it does there, and how
+    admins start."""
+    return (
+        Reply.text("👋 Hi, I'm ", bold("Habitbot"), ": I help this group build habits together.")
+        .add(
+            "Admins start a challenge: ",
+            cmd("challenge new", "30 days of reading", days=30, habits="Read"),
+            ", and choose where announcements go: ",
+            cmd("group settings", announce="here", digest="20:00"),
+        )
+        .add(
+            "Members join it with ",
+            cmd("join", 1),
+            ", check in with ",
+            cmd("done", "Read"),
+            " and compare on ",
+            cmd("leaderboard"),
+            ".",
+        )
+        .add(
+            "Personal answers (",
+            cmd("today"),
+            ", ",
+            cmd("stats"),
+            ") go to each person privately. ",
+            cmd("help"),
+            " lists everything.",
+        )
+    )
+
+
 @command(
     "help",
     "List the commands, or show how to use one",

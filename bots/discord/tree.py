@@ -33,7 +33,7 @@ from bots.commands import REGISTRY
 from bots.commands.registry import Arg, Command, Registry
 from bots.commands.suggest import KINDS
 from bots.discord import handlers
-from bots.discord.names import slash_path
+from bots.discord.names import slash_path, yes_no
 
 log = logging.getLogger("habitbot.discord")
 
@@ -62,7 +62,7 @@ def _completer(arg: Arg) -> Completer | None:
 
 def _switch(arg: Arg) -> bool:
     """A choice with one value (announce=here) is a yes/no option on Discord."""
-    return arg.kind == "choice" and len(arg.choices) == 1
+    return arg.kind == "choice" and yes_no(arg)
 
 
 def describe(text: str) -> str:

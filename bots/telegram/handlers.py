@@ -30,6 +30,7 @@ from aiogram.types import User as TgUser
 from bots.actions import Pressed, pressed
 from bots.answers import OutboxAnswer, Receipts
 from bots.commands import AlreadyAnswered, Answer, Chat, Deps, Invocation, execute
+from bots.commands.basics import group_intro
 from bots.commands.format import unreachable
 from bots.notify import Progress
 from bots.reply import Reply, code
@@ -328,10 +329,11 @@ def build_router() -> Router:
             await answer_press(bot, services, query, message, reply, answer)
 
     @router.my_chat_member()
-    async def membership_changed(event: ChatMemberUpdated, services: Services) -> None:
+    async def membership_changed(event: ChatMemberUpdated, bot: Bot, services: Services) -> None:
         """The bot was removed from or added to a group, or a user blocked or unblocked it in
-        their private chat ("kicked" / "member")."""
+        their private chat ("kicked" / "member"). Added to a group, it says what it does."""
         reachable = event.new_chat_member.status not in ("left", "kicked")
+        joined = reachable and event.old_chat_member.status in ("left", "kicked")
         chat, group = str(event.chat.id), event.chat.type in GROUP_TYPES
         async with services.deps.db.session() as session:
             if group:
@@ -341,6 +343,8 @@ def build_router() -> Router:
                 await set_private_chat_reachable(session, PLATFORM, chat, reachable, now)
         if group and not reachable:
             services.admins.forget(event.chat.id)
+        if group and joined:
+            await send_reply(bot, services.deps, event.chat.id, group_intro())
 
     @router.errors()
     async def on_error(event: ErrorEvent, bot: Bot) -> None:

@@ -224,3 +224,29 @@ async def test_closed_dms_are_told_when_a_reminder_is_set_in_a_server(
     before = len(h.calls(method="POST", path=r"/channels/\d+/messages$"))
     await h.slash(alice, "habit edit", {"name": "Read", "remind": "08:00"})
     assert len(h.calls(method="POST", path=r"/channels/\d+/messages$")) == before
+
+
+async def test_added_to_a_server_the_bot_says_what_it_does_in_a_writable_channel(
+    h: DiscordHarness,
+) -> None:
+    import asyncio
+
+    import discord
+
+    write = discord.Permissions(view_channel=True, send_messages=True).value
+    h.add_guild(6000, "Book Club", owner_id=1, channel_ids=[6001, 6002], joined=True,
+                everyone=write, system_channel=6002)  # fmt: skip
+    for _ in range(50):
+        sent = h.calls(method="POST", path=r"^/channels/6002/messages$")
+        if sent:
+            break
+        await asyncio.sleep(0.01)
+    [hello] = sent
+    text = hello["payload"]["content"]
+    assert "I help this group build habits together" in text
+    assert "`/challenge-new title:30 days of reading days:30 habits:Read`" in text
+    assert "`/group-settings announce:True digest:20:00`" in text
+    # A server where it may write nowhere: it stays quiet.
+    h.add_guild(7000, "Quiet", owner_id=1, channel_ids=[7001], joined=True, everyone=0)
+    await asyncio.sleep(0.05)
+    assert not h.calls(method="POST", path=r"^/channels/7001/messages$")

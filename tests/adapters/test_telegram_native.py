@@ -148,3 +148,29 @@ async def test_a_reminder_set_in_a_group_by_someone_i_cannot_write_to_says_how(
     await h.say(ann, "/start")
     [edited] = await h.say(ann, "/habit edit Read remind=07:30", GROUP)
     assert "can't message you" not in edited["text"]
+
+
+async def test_added_to_a_group_the_bot_says_what_it_does_there(
+    h: Harness, emu: TelegramEmulator
+):
+    boss = emu.user(7701, "Boss")
+    emu.add_chat(GROUP)
+    bot = emu.bot_user
+
+    def update(update_id: int, old: str, new: str) -> dict:
+        return {
+            "update_id": update_id,
+            "my_chat_member": {
+                "chat": GROUP, "from": boss, "date": 1,
+                "old_chat_member": {"status": old, "user": bot},
+                "new_chat_member": {"status": new, "user": bot},
+            },
+        }  # fmt: skip
+
+    [hello] = await h.feed(update(90001, "left", "member"))
+    assert hello["chat_id"] == GROUP["id"]
+    assert "I help this group build habits together" in hello["text"]
+    assert "/challenge new 30 days of reading days=30 habits=Read" in hello["text"]
+    assert "/group settings announce=here digest=20:00" in hello["text"]
+    # Removed: nothing to say (and no one to say it to).
+    assert await h.feed(update(90002, "member", "left")) == []
