@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from bots.commands.context import Ctx
 from bots.commands.registry import command
 from bots.commands.usage import cmd
+from bots.notifications import renders
 from bots.reply import Reply, bold
 from core.rewards.badges import badge_title
 from core.rewards.claims import GEM_CYCLE, format_gems
@@ -67,4 +69,14 @@ async def freeze_buy(ctx: Ctx, args: dict[str, Any]) -> Reply:
     return Reply.text(
         f"🧊 Bought a streak freeze ({money.freezes}/{MAX_FREEZES}). ",
         f"Gems left: {format_gems(money.gems)}. It is used automatically on a missed day.",
+    )
+
+
+@renders("freeze_used")
+def _freeze_used(data: dict[str, Any]) -> Reply:
+    """A streak freeze the freeze tick used for a missed day, told when it happened."""
+    days = ", ".join(f"{date.fromisoformat(d):%a %d %b}" for d in data["days"])
+    return Reply.text(
+        "🧊 You missed ", bold(days), ": a streak freeze covered it, so your streaks go on. ",
+        cmd("wallet"), " shows the freezes you have left.",
     )

@@ -85,6 +85,8 @@ class User(Base):
     claim_cycle_day: Mapped[int] = mapped_column(Integer, default=0)
     # Days up to this local date have been checked for missed days to freeze.
     freezes_checked_on: Mapped[date | None] = mapped_column(Date)
+    # While the user holds a freeze: the next check, just after local midnight (freeze tick).
+    next_freeze_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), index=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
     accounts: Mapped[list[Account]] = relationship(back_populates="user", lazy="raise")
