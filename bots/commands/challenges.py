@@ -411,7 +411,7 @@ async def leaderboard_(ctx: Ctx, args: dict[str, Any]) -> Reply:
 
 def _board_reply(c: Challenge, board: Board, me: int, final: bool) -> Reply:
     title = f"{'Final board' if final else 'Leaderboard'}: {c.title}"
-    reply = Reply.text(bold(title))
+    reply = Reply.text(bold(title)).as_card("gold")
     if not board.rows:
         return reply.add("Nobody has joined yet. ", cmd("join", c.id))
     medals = {1: "🥇", 2: "🥈", 3: "🥉"}
@@ -427,7 +427,7 @@ def _board_reply(c: Challenge, board: Board, me: int, final: bool) -> Reply:
     reply.add(
         f"Together: {pct(board.collective)} of all scheduled tasks done "
         f"({_people(board.participants)})"
-    )
+    ).mark_field()
     reply.image = bar_chart_png([(r.name, r.rate) for r in board.rows], title=c.title)
     reply.image_name = "leaderboard.png"
     return reply
@@ -448,7 +448,7 @@ async def progress(ctx: Ctx, args: dict[str, Any]) -> Reply:
             cells[(i, day)] = None if day > today else (i, day) in grid.done
     done = len(grid.done)
     due = sum(1 for v in cells.values() if v is not None)
-    reply = Reply.text(bold(f"Your progress: {c.title}"), f" — {done}/{due} done")
+    reply = Reply.text(bold(f"Your progress: {c.title}"), f" — {done}/{due} done").as_card("green")
     for line in grid_text(grid.habits, grid.days, cells).splitlines():
         reply.add(code(line))
     return reply

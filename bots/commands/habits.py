@@ -231,7 +231,7 @@ async def today(ctx: Ctx, args: dict[str, Any]) -> Reply:
     items = await today_items(ctx.session, ctx.user.id, ctx.today)
     if not items:
         return Reply.text("No habits yet. Add one: ", cmd("habit add", "Read", every="day"))
-    reply = Reply.text(bold(f"Today, {ctx.today:%a %d %b}"))
+    reply = Reply.text(bold(f"Today, {ctx.today:%a %d %b}")).as_card()
     for item in items:
         habit = item.habit
         progress = ""
@@ -246,6 +246,8 @@ async def today(ctx: Ctx, args: dict[str, Any]) -> Reply:
             reply.add("➖ ", italic(habit.name), " (not scheduled today)")
     done_count = sum(i.done for i in items)
     due = sum(i.scheduled or i.done for i in items)
+    if reply.card is not None and due and done_count == due:
+        reply.card.colour = "green"  # all done today
     return reply.add(f"{done_count}/{due} done")
 
 
@@ -268,19 +270,22 @@ async def stats(ctx: Ctx, args: dict[str, Any]) -> Reply:
     if habit_id is not None:
         s = all_stats[0]
         reply = Reply.text(bold(s.habit.name), f" — {s.habit.kind}, {habit_line(s.habit)}")
-        reply.bullet(f"streak: {streak_text(s.streak, s.habit.kind)} (best {s.streak.best})")
+        reply.as_card()
+        streak = streak_text(s.streak, s.habit.kind)
+        reply.bullet(f"streak: {streak} (best {s.streak.best})").mark_field()
         reply.bullet(f"completion: {pct(s.rate7)} last 7 days, {pct(s.rate30)} last 30 days")
+        reply.mark_field()
         reply.bullet(f"strength: {pct(s.strength)}", f" — {_strength_word(s.strength)}")
-        reply.bullet(f"check-ins: {s.total}")
+        reply.mark_field().bullet(f"check-ins: {s.total}").mark_field()
         values, title = s.values, s.habit.name
     else:
-        reply = Reply.text(bold("Your habits"))
+        reply = Reply.text(bold("Your habits")).as_card()
         for s in all_stats:
             reply.bullet(
                 bold(s.habit.name),
                 f": streak {streak_text(s.streak, s.habit.kind)} (best {s.streak.best}), "
                 f"7d {pct(s.rate7)}, 30d {pct(s.rate30)}, strength {pct(s.strength)}",
-            )
+            ).mark_field()
         values, title = combined_values(all_stats, since), "All habits"
     reply.image = heatmap_png(values, ctx.today, title=f"{title} — last 26 weeks")
     reply.image_name = "heatmap.png"

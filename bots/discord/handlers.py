@@ -220,6 +220,7 @@ async def _send(
         # A private result replaces only a message that was private already.
         await interaction.response.edit_message(
             content=first["content"],
+            embeds=[first["embed"]] if "embed" in first else [],
             attachments=[first["file"]] if "file" in first else [],
             view=first.get("view"),
             allowed_mentions=first["allowed_mentions"],
@@ -241,6 +242,7 @@ async def _send_deferred(interaction: discord.Interaction[Any], rendered: Render
     first, *rest = messages
     edit: dict[str, Any] = {
         "content": first["content"],
+        "embeds": [first["embed"]] if "embed" in first else [],
         "allowed_mentions": first["allowed_mentions"],
     }
     if "file" in first:

@@ -173,7 +173,10 @@ async def test_admin_creates_a_challenge_member_joins_and_sees_the_board(
     board = await h.slash(bob, "leaderboard", guild_id=GUILD)
     assert not board.errors, board.errors
     assert board.response["flags"] is None
-    assert "**Leaderboard: March Miles**" in board.content and "**bob**" in board.content
+    [embed] = board.embeds  # a card: title, the rows, "Together" as a field, the chart
+    assert embed["title"] == "Leaderboard: March Miles" and "**bob**" in embed["description"]
+    assert embed["fields"][0]["name"] == "Together" and embed["color"] == 0xFEE75C
+    assert embed["image"]["url"] == "attachment://leaderboard.png"
     [(name, png)] = board.response["files"]
     assert name == "leaderboard.png" and png.startswith(b"\x89PNG")
     assert board.response["message"]["attachments"][0]["filename"] == "leaderboard.png"

@@ -32,7 +32,7 @@ async def test_personal_answers_in_a_server_are_ephemeral(
         for followup in r.followups:
             assert followup["flags"] == EPHEMERAL, name
     r = await h.slash(alice, "today", {}, guild_id=GUILD)
-    assert "No sugar" in (r.content or "")
+    assert "No sugar" in r.shown
 
 
 async def test_someone_elses_button_is_refused_and_a_press_names_who_pressed(
@@ -63,7 +63,7 @@ async def test_usage_text_on_discord_is_the_slash_command_with_its_options(
         r = await h.slash(alice, "help", {"command": top})
         shown.append(r.content or "")
     for name in ("start", "settings", "today", "habit list", "challenges", "leaderboard"):
-        shown.append((await h.slash(alice, name, {})).content or "")
+        shown.append((await h.slash(alice, name, {})).shown)
     shown.append((await h.slash(alice, "habit edit", {"name": "Nope"})).content or "")
     text = "\n".join(shown)
     assert not KEY_VALUE.findall(text), KEY_VALUE.findall(text)[:5]
@@ -105,7 +105,7 @@ async def test_challenge_end_asks_with_a_button_in_the_server(
     kept = await h.click(alice, cancel, message=message, **admin)
     assert kept.type == 7 and kept.content == "**alice**: ✖️ Cancelled: nothing changed."
     ended = await h.click(alice, confirm, message=message, **admin)
-    assert ended.type == 7 and "**Move** has ended" in ended.content
+    assert ended.type == 7 and "**Move** has ended" in ended.shown
     assert buttons(ended.response) == []
 
 
@@ -154,13 +154,13 @@ async def test_a_user_install_answers_personal_commands_privately_anywhere(
     payload |= {"context": 2, "authorizing_integration_owners": {"1": alice["id"]}}
     payload["channel"] = {**payload["channel"], "type": 3}  # GROUP_DM
     r = await h.feed(payload)
-    assert r.response["flags"] == EPHEMERAL and "No sugar" in (r.content or "")
+    assert r.response["flags"] == EPHEMERAL and "No sugar" in r.shown
     # A server the bot is not in (only alice installed it): hers alone, no group is made.
     data = h._command_data("today", {}, None, None, None)
     payload = h.interaction_payload(2, alice, data, guild_id=7777)
     payload["authorizing_integration_owners"] = {"1": alice["id"]}
     r = await h.feed(payload)
-    assert r.response["flags"] == EPHEMERAL and "No sugar" in (r.content or "")
+    assert r.response["flags"] == EPHEMERAL and "No sugar" in r.shown
     async with deps.db.session() as session:
         assert await session.scalar(select(func.count()).select_from(Group)) == 0
 
@@ -250,3 +250,32 @@ async def test_added_to_a_server_the_bot_says_what_it_does_in_a_writable_channel
     h.add_guild(7000, "Quiet", owner_id=1, channel_ids=[7001], joined=True, everyone=0)
     await asyncio.sleep(0.05)
     assert not h.calls(method="POST", path=r"^/channels/7001/messages$")
+
+
+async def test_today_stats_and_progress_are_embeds_with_colour_fields_and_the_heatmap(
+    h: DiscordHarness, alice: Payload
+) -> None:
+    await h.slash(alice, "habit add", {"name": "Read"})
+    today = await h.slash(alice, "today")
+    [card] = today.embeds
+    assert card["title"] == "Today, Mon 02 Mar" and card["color"] == 0x5865F2
+    assert "⬜ Read" in card["description"] and today.content is None
+    assert labels(today.response) == ["✅ Read"]  # the buttons stay under the card
+    await h.slash(alice, "done", {"habit": "Read"})
+    [card] = (await h.slash(alice, "today")).embeds
+    assert card["color"] == 0x57F287 and "1/1 done" in card["description"]  # all done: green
+
+    stats = await h.slash(alice, "stats", {"habit": "Read"})
+    [card] = stats.embeds
+    assert card["title"] == "Read — build, every day"
+    fields = {f["name"]: f["value"] for f in card["fields"]}
+    assert fields["streak"] == "1 day (best 1)" and fields["check-ins"] == "1"
+    assert fields["strength"] == "5% — just starting"
+    assert card["image"]["url"] == "attachment://heatmap.png"
+    [(name, png)] = stats.response["files"]
+    assert name == "heatmap.png" and png.startswith(b"\x89PNG")
+
+    await h.slash(alice, "challenge-new", {"title": "Solo", "days": 3, "habits": "Walk"})
+    progress = await h.slash(alice, "progress", {})
+    [card] = progress.embeds
+    assert card["title"] == "Your progress: Solo — 0/1 done" and card["color"] == 0x57F287

@@ -157,6 +157,19 @@ class InteractionResult:
         return self.response["content"] if self.response else None
 
     @property
+    def embeds(self) -> list[Payload]:
+        return list((self.response or {}).get("embeds") or [])
+
+    @property
+    def shown(self) -> str:
+        """What a person reads: the content and each embed's title, body and fields."""
+        parts = [self.content or ""]
+        for embed in self.embeds:
+            parts += [embed.get("title") or "", embed.get("description") or ""]
+            parts += [f"{f['name']}: {f['value']}" for f in embed.get("fields", [])]
+        return "\n".join(p for p in parts if p)
+
+    @property
     def followups(self) -> list[Payload]:
         return [r for r in self.responses if r["kind"] == "followup"]
 
