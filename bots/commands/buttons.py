@@ -55,9 +55,18 @@ def split_controls(text: str) -> tuple[str, Controls]:
 
 def again(command: Command, raw: Mapping[str, str], *controls: str) -> Action:
     """The command with these raw values (and control words), as a button's action."""
-    values = tuple((a.name, raw[a.name]) for a in command.args if raw.get(a.name) is not None)
+    values = tuple(
+        (a.name, raw[a.name])
+        for a in command.args
+        if raw.get(a.name) is not None and (a.kind != "flag" or _set(a.name, raw[a.name]))
+    )
     text = chat_text(command, values).removeprefix(f"/{command.name}").strip()
     return Action(command.name, " ".join(p for p in (text, *controls) if p))
+
+
+def _set(name: str, value: str) -> bool:
+    """A flag as typed platforms send it ("false" too) or as chat text names it."""
+    return value.strip().lower() in {"true", "yes", "1", "on", name}
 
 
 def ask(

@@ -279,3 +279,11 @@ async def test_today_stats_and_progress_are_embeds_with_colour_fields_and_the_he
     progress = await h.slash(alice, "progress", {})
     [card] = progress.embeds
     assert card["title"] == "Your progress: Solo — 0/1 done" and card["color"] == 0x57F287
+
+
+async def test_mentions_in_a_card_show_as_typed(h: DiscordHarness, alice: Payload) -> None:
+    await h.slash(alice, "habit add", {"name": "Ping <@123> *now*"})
+    [card] = (await h.slash(alice, "today")).embeds
+    assert r"\<@123>" in card["description"] and r"\*now\*" in card["description"]
+    [card] = (await h.slash(alice, "stats")).embeds
+    assert card["fields"][0]["name"] == "Ping <@123> *now*"  # field names show no pills
