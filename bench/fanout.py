@@ -61,18 +61,55 @@ class WallClock(FakeClock):
 async def build(db: Database, n: int) -> None:
     created = DUE - timedelta(days=1)
     async with db.engine.begin() as conn:
-        await conn.execute(insert(User), [
-            dict(id=i, handle=f"u{i}", name=f"User {i}", timezone="UTC", language="en",
-                 profile_public=True, dm_policy="everyone", nudges=True, claim_cycle_day=0,
-                 created_at=created) for i in range(1, n + 1)])
-        await conn.execute(insert(Account), [
-            dict(platform="telegram", external_id=str(FIRST_CHAT + i), user_id=i,
-                 private_chat=str(FIRST_CHAT + i), unreachable=False, last_seen_at=created)
-            for i in range(1, n + 1)])
-        await conn.execute(insert(Habit), [
-            dict(user_id=i, name="Read", name_key="read", kind="build", schedule="day",
-                 remind_at="07:30", next_reminder_at=DUE, start_date=created.date(),
-                 created_at=created) for i in range(1, n + 1)])
+        await conn.execute(
+            insert(User),
+            [
+                dict(
+                    id=i,
+                    handle=f"u{i}",
+                    name=f"User {i}",
+                    timezone="UTC",
+                    language="en",
+                    profile_public=True,
+                    dm_policy="everyone",
+                    nudges=True,
+                    claim_cycle_day=0,
+                    created_at=created,
+                )
+                for i in range(1, n + 1)
+            ],
+        )
+        await conn.execute(
+            insert(Account),
+            [
+                dict(
+                    platform="telegram",
+                    external_id=str(FIRST_CHAT + i),
+                    user_id=i,
+                    private_chat=str(FIRST_CHAT + i),
+                    unreachable=False,
+                    last_seen_at=created,
+                )
+                for i in range(1, n + 1)
+            ],
+        )
+        await conn.execute(
+            insert(Habit),
+            [
+                dict(
+                    user_id=i,
+                    name="Read",
+                    name_key="read",
+                    kind="build",
+                    schedule="day",
+                    remind_at="07:30",
+                    next_reminder_at=DUE,
+                    start_date=created.date(),
+                    created_at=created,
+                )
+                for i in range(1, n + 1)
+            ],
+        )
 
 
 async def send(db: Database, base_url: str, token: str, budget: str | None) -> None:
@@ -82,14 +119,14 @@ async def send(db: Database, base_url: str, token: str, budget: str | None) -> N
     bot = Bot(token, session=session)
     redis = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
     shared = SharedBudget(redis, TELEGRAM, budget) if budget else None
-    worker = Dispatcher(db, TelegramNotifier(bot, Deps(db, clock)), clock, TELEGRAM,
-                        shared=shared)
+    worker = Dispatcher(db, TelegramNotifier(bot, Deps(db, clock)), clock, TELEGRAM, shared=shared)
     try:
         while True:
             await worker.drain()
             async with db.session() as s:
                 pending = await s.scalar(
-                    select(func.count()).select_from(Outbox).where(Outbox.status == "pending"))
+                    select(func.count()).select_from(Outbox).where(Outbox.status == "pending")
+                )
             if not pending:
                 break
             await asyncio.sleep(0.2)  # rows another sender holds, or ones handed back
@@ -137,9 +174,17 @@ async def main() -> None:
                 budget = budget_id("telegram", f"bench-{uuid.uuid4()}")
                 children = [
                     await asyncio.create_subprocess_exec(
-                        sys.executable, __file__, "--sender", "--db", db.url,
-                        "--base-url", emulator.base_url, "--token", emulator.token,
-                        "--budget", budget,
+                        sys.executable,
+                        __file__,
+                        "--sender",
+                        "--db",
+                        db.url,
+                        "--base-url",
+                        emulator.base_url,
+                        "--token",
+                        emulator.token,
+                        "--budget",
+                        budget,
                     )
                     for _ in range(args.processes)
                 ]
@@ -151,8 +196,9 @@ async def main() -> None:
         wall = time.monotonic() - started
 
         async with db.session() as s:
-            status = dict((await s.execute(
-                select(Outbox.status, func.count()).group_by(Outbox.status))).all())
+            status = dict(
+                (await s.execute(select(Outbox.status, func.count()).group_by(Outbox.status))).all()
+            )
 
     chats = {FIRST_CHAT + i for i in range(1, args.messages + 1)}
     per_chat = {c: len(emulator.received.get(c, [])) for c in chats}
@@ -162,14 +208,23 @@ async def main() -> None:
     duplicates = sum(k - 1 for k in per_chat.values() if k > 1)
     losses = sum(1 for k in per_chat.values() if k == 0)
     worst = max((sum(1 for t in times if s <= t < s + 1.0) for s in times), default=0)
-    senders = (f"{args.processes} sender processes sharing one budget in Redis"
-               if args.processes > 1 else "one sender")
-    print(f"fanout {name}: {queued} reminders queued by one tick; {senders}, Telegram notifier "
-          f"(aiogram) -> Bot API emulator on 127.0.0.1 with limits")
-    print(f"fanout {name}: {len(times)} delivered in {span:.1f} s = {rate:.1f} msg/s sustained "
-          f"(busiest 1 s at the server: {worst}; {wall:.1f} s wall incl. bookkeeping)")
-    print(f"fanout {name}: 429s {emulator.stats['429']}, duplicates {duplicates}, "
-          f"losses {losses}; outbox {status}")
+    senders = (
+        f"{args.processes} sender processes sharing one budget in Redis"
+        if args.processes > 1
+        else "one sender"
+    )
+    print(
+        f"fanout {name}: {queued} reminders queued by one tick; {senders}, Telegram notifier "
+        f"(aiogram) -> Bot API emulator on 127.0.0.1 with limits"
+    )
+    print(
+        f"fanout {name}: {len(times)} delivered in {span:.1f} s = {rate:.1f} msg/s sustained "
+        f"(busiest 1 s at the server: {worst}; {wall:.1f} s wall incl. bookkeeping)"
+    )
+    print(
+        f"fanout {name}: 429s {emulator.stats['429']}, duplicates {duplicates}, "
+        f"losses {losses}; outbox {status}"
+    )
 
 
 if __name__ == "__main__":

@@ -41,14 +41,38 @@ async def build(db: Database, habits: int) -> None:
     async with db.engine.begin() as conn:
         for first in range(1, users + 1, CHUNK):
             ids = range(first, min(users, first + CHUNK - 1) + 1)
-            await conn.execute(insert(User), [
-                dict(id=i, handle=f"u{i}", name=f"User {i}", timezone=ZONES[i % len(ZONES)],
-                     language="en", profile_public=True, dm_policy="everyone", nudges=True,
-                     claim_cycle_day=0, created_at=START) for i in ids])
-            await conn.execute(insert(Account), [
-                dict(platform="telegram", external_id=str(10**6 + i), user_id=i,
-                     private_chat=str(10**6 + i), unreachable=False, last_seen_at=START)
-                for i in ids])
+            await conn.execute(
+                insert(User),
+                [
+                    dict(
+                        id=i,
+                        handle=f"u{i}",
+                        name=f"User {i}",
+                        timezone=ZONES[i % len(ZONES)],
+                        language="en",
+                        profile_public=True,
+                        dm_policy="everyone",
+                        nudges=True,
+                        claim_cycle_day=0,
+                        created_at=START,
+                    )
+                    for i in ids
+                ],
+            )
+            await conn.execute(
+                insert(Account),
+                [
+                    dict(
+                        platform="telegram",
+                        external_id=str(10**6 + i),
+                        user_id=i,
+                        private_chat=str(10**6 + i),
+                        unreachable=False,
+                        last_seen_at=START,
+                    )
+                    for i in ids
+                ],
+            )
         rows = []
         for h in range(1, habits + 1):
             user = (h - 1) // HABITS_PER_USER + 1
@@ -59,10 +83,19 @@ async def build(db: Database, habits: int) -> None:
             due = local.replace(hour=minute // 60, minute=minute % 60, second=0)
             if due <= local:
                 due += timedelta(days=1)
-            rows.append(dict(user_id=user, name=f"Habit {h}", name_key=f"habit {h}",
-                             kind="build", schedule="day", remind_at=remind,
-                             next_reminder_at=due.astimezone(UTC), start_date=local.date(),
-                             created_at=START))
+            rows.append(
+                dict(
+                    user_id=user,
+                    name=f"Habit {h}",
+                    name_key=f"habit {h}",
+                    kind="build",
+                    schedule="day",
+                    remind_at=remind,
+                    next_reminder_at=due.astimezone(UTC),
+                    start_date=local.date(),
+                    created_at=START,
+                )
+            )
             if len(rows) == CHUNK:
                 await conn.execute(insert(Habit), rows)
                 rows = []
@@ -80,18 +113,22 @@ async def plan(db: Database, now: datetime) -> list[str]:
     )
     async with db.engine.connect() as conn:
         if db.dialect == "sqlite":
-            rows = await conn.execute(text(f"EXPLAIN QUERY PLAN {query}"),
-                                      {"now": now.replace(tzinfo=None).isoformat(" ")})
+            rows = await conn.execute(
+                text(f"EXPLAIN QUERY PLAN {query}"),
+                {"now": now.replace(tzinfo=None).isoformat(" ")},
+            )
             return [str(r[-1]) for r in rows]
-        rows = await conn.execute(text(f"EXPLAIN {query} FOR UPDATE OF habits SKIP LOCKED"),
-                                  {"now": now})
+        rows = await conn.execute(
+            text(f"EXPLAIN {query} FOR UPDATE OF habits SKIP LOCKED"), {"now": now}
+        )
         return [str(r[0]) for r in rows]
 
 
 async def tick(db: Database, now: datetime) -> tuple[int, int, float]:
     async with db.session() as session:
         due = await session.scalar(
-            select(func.count()).select_from(Habit).where(Habit.next_reminder_at <= now))
+            select(func.count()).select_from(Habit).where(Habit.next_reminder_at <= now)
+        )
     started = time.perf_counter()
     queued = await reminders(db, now)
     return int(due or 0), queued, time.perf_counter() - started
@@ -106,18 +143,24 @@ async def main() -> None:
         t0 = time.perf_counter()
         await build(db, args.habits)
         built, rss_built = time.perf_counter() - t0, peak_mb()
-        print(f"reminder_tick {name}: {args.habits:,} habits, {args.habits // 2:,} users, "
-              f"built in {built:.1f} s (peak RSS {rss_built:.0f} MB)")
+        print(
+            f"reminder_tick {name}: {args.habits:,} habits, {args.habits // 2:,} users, "
+            f"built in {built:.1f} s (peak RSS {rss_built:.0f} MB)"
+        )
         for line in await plan(db, START + timedelta(minutes=1)):
             print(f"reminder_tick {name}: plan: {line}")
         for minutes, label in ((1, "1 minute"), (11, "10 more minutes")):
             due, queued, seconds = await tick(db, START + timedelta(minutes=minutes))
-            print(f"reminder_tick {name}: tick for {label}: {due} due, {queued} enqueued in "
-                  f"{seconds * 1000:.0f} ms ({seconds * 1e6 / max(due, 1):.0f} µs per due habit)")
+            print(
+                f"reminder_tick {name}: tick for {label}: {due} due, {queued} enqueued in "
+                f"{seconds * 1000:.0f} ms ({seconds * 1e6 / max(due, 1):.0f} µs per due habit)"
+            )
         async with db.session() as session:
             total = await session.scalar(select(func.count()).select_from(Outbox))
-        print(f"reminder_tick {name}: outbox rows {total}; peak RSS {peak_mb():.0f} MB "
-              f"(after seeding {rss_built:.0f} MB)")
+        print(
+            f"reminder_tick {name}: outbox rows {total}; peak RSS {peak_mb():.0f} MB "
+            f"(after seeding {rss_built:.0f} MB)"
+        )
 
 
 if __name__ == "__main__":

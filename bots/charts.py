@@ -84,7 +84,7 @@ def _mix(value: float) -> tuple[int, int, int]:
 
 def _png(img: Image.Image) -> bytes:
     buf = io.BytesIO()
-    img.save(buf, format="PNG", optimize=True)
+    img.save(buf, format="PNG")  # optimize=True: 3% smaller, 2.5× the time
     return buf.getvalue()
 
 

@@ -67,9 +67,16 @@ def _nudge(data: dict[str, Any]) -> Reply:
     streak = bold(f"streak of {data['streak']}{on}")
     if data.get("checked_in"):
         return Reply.text(
-            "💎 You checked in today: ", cmd("claim"), " your gems before midnight to keep your ",
-            streak, " and the 7-day cycle going.",
+            "💎 You checked in today: ",
+            cmd("claim"),
+            " your gems before midnight to keep your ",
+            streak,
+            " and the 7-day cycle going.",
         ).button_row(Button("💎 Claim", Action("claim")))
     return Reply.text(
-        "🔥 Keep your ", streak, " alive: check in today, then ", cmd("claim"), " your gems.",
+        "🔥 Keep your ",
+        streak,
+        " alive: check in today, then ",
+        cmd("claim"),
+        " your gems.",
     ).button_row(Button("✅ Check in", Action("done")))

@@ -91,6 +91,7 @@ class Reply:
     image_alt: str | None = None  # a text stand-in for terminals (e.g. a text heatmap)
     private: bool = False  # holds private data: deliver in a private chat or ephemerally
     owner: int | None = None  # the core user its buttons are bound to (None: anyone may press)
+    shared: bool = False  # its buttons are anyone's to press (a board's pages), not the asker's
     error: bool = False
     # Reminders were just set: "missing" when the bot knows it cannot write to the user
     # privately, "check" when set from a group and it has not seen that it can. The adapter

@@ -117,8 +117,16 @@ async def claim(
     rows.sort(key=lambda r: (r.not_before, r.id))  # RETURNING does not keep the subquery's order
     items = [
         Claimed(
-            r.id, platform, r.chat, r.kind, r.data, r.attempts, r.dedupe_key, until,
-            r.parts_sent, r.created_at,
+            r.id,
+            platform,
+            r.chat,
+            r.kind,
+            r.data,
+            r.attempts,
+            r.dedupe_key,
+            until,
+            r.parts_sent,
+            r.created_at,
         )
         for r in rows
     ]
@@ -190,8 +198,8 @@ async def unreachable_chats(session: AsyncSession, platform: str, chats: set[str
 
 def _mine(item: Claimed) -> Any:
     # A stale worker whose lease was taken over must not overwrite the new owner's outcome.
-    return (Outbox.id == item.id) & (Outbox.status == "pending") & (
-        Outbox.claimed_until == item.lease
+    return (
+        (Outbox.id == item.id) & (Outbox.status == "pending") & (Outbox.claimed_until == item.lease)
     )
 
 
@@ -228,7 +236,10 @@ async def retry_later(
     until = useful_until(item, now)
     if now >= until:
         await _close(
-            session, item, status="failed", attempts=attempts,
+            session,
+            item,
+            status="failed",
+            attempts=attempts,
             error=f"gave up after {attempts} attempts, no longer useful: {reason}"[:500],
         )
         return False
@@ -406,9 +417,7 @@ def _insert_answer(dialect: str) -> Any:
 
 
 async def answers_sent(session: AsyncSession, ids: list[int], now: datetime) -> None:
-    await session.execute(
-        prepared(session, _mark_answers_sent), {"ids": ids, "sent_at": now}
-    )
+    await session.execute(prepared(session, _mark_answers_sent), {"ids": ids, "sent_at": now})
 
 
 def _mark_answers_sent(dialect: str) -> Any:
@@ -416,8 +425,12 @@ def _mark_answers_sent(dialect: str) -> Any:
     return (
         update(outbox)
         .where(outbox.c.id.in_(bindparam("ids", expanding=True)), outbox.c.status == "pending")
-        .values(status="sent", sent_at=bindparam("sent_at", type_=outbox.c.sent_at.type),
-                claimed_until=None, error=None)
+        .values(
+            status="sent",
+            sent_at=bindparam("sent_at", type_=outbox.c.sent_at.type),
+            claimed_until=None,
+            error=None,
+        )
     )
 
 

@@ -22,7 +22,9 @@ from core.storage.models import HeldUpdate
 
 
 async def hold(
-    session: AsyncSession, platform: str, updates: Iterable[tuple[str, dict[str, Any]]],
+    session: AsyncSession,
+    platform: str,
+    updates: Iterable[tuple[str, dict[str, Any]]],
     now: datetime,
 ) -> None:
     """Keep these (key, payload) updates until released; a key held already stays as it is

@@ -102,6 +102,8 @@ async def help_(ctx: Ctx, args: dict[str, Any]) -> Reply:
             reply.add("  ", italic(arg.name), f": {arg.description}")
         for text in each.examples:
             reply.add("  e.g. ", example(text))
+        for text in each.details:
+            reply.bullet(text)
         if each.aliases:  # chat text only: a slash menu has no aliases
             names = ", ".join(f"/{a}" for a in each.aliases)
             reply.lines.append((Span("  also: ", chat_only=True), Span(names, chat_only=True)))

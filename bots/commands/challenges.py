@@ -14,10 +14,10 @@ from bots.commands.format import pct
 from bots.commands.registry import Arg, command
 from bots.commands.usage import Refused, cmd
 from bots.notifications import renders
-from bots.reply import Reply, bold, code, italic
+from bots.reply import Action, Button, Reply, bold, code, italic
 from core.challenges import lifecycle
 from core.challenges.calendar import challenge_today
-from core.challenges.leaderboard import Board, leaderboard, progress_grid
+from core.challenges.leaderboard import RULES, Board, Row, leaderboard, progress_grid
 from core.challenges.service import (
     MAX_TITLE,
     active_in_scope,
@@ -35,6 +35,7 @@ from core.challenges.service import (
 from core.errors import InvalidInput
 from core.groups.service import join_group, members, update_group
 from core.habits.schedule import DAILY
+from core.rewards.badges import badge_title
 from core.storage.models import Challenge
 from core.users.settings import format_minutes
 
@@ -386,8 +387,33 @@ async def challenge_end(ctx: Ctx, args: dict[str, Any]) -> Reply:
         )
     await end_early(ctx.session, c, challenge_today(c, ctx.now))
     final = await lifecycle.finalize(ctx.session, c, ctx.now, early=True)
-    reply = Reply.text("🏁 ", bold(c.title), " has ended.")
-    return reply.extend(_board_reply(c, final.board, ctx.user.id, final=True))
+    reply = Reply.text("🏁 ", bold(c.title), " has ended. ", _winners_line(final.board.rows))
+    if final.announced:  # the final board goes there once; not twice into the same chat
+        return reply.add("The final board is posted to the group's announcements.")
+    return reply.extend(_board_reply(c, _first_page(final.board), ctx.user.id, final=True))
+
+
+def _rate(row: Row) -> str:
+    """72% (13/18); before anything is due (the first day, nothing done yet) just 0%."""
+    return f"{pct(row.rate)} ({row.completed}/{row.scheduled})" if row.scheduled else "0%"
+
+
+def _first_page(board: Board) -> Board:
+    return replace(board, rows=board.rows[:10], pages=-(-board.participants // 10))
+
+
+def _winners_line(rows: list[Row]) -> str:
+    names = [r.name for r in rows if r.rank == 1 and r.completed > 0]
+    if not names:
+        return "Nobody did a task, so there is no winner."
+    return _winners(names, len(names))
+
+
+def _winners(names: list[str], count: int) -> str:
+    more = f" and {count - len(names)} more" if count > len(names) else ""
+    if count == 1:
+        return f"🏆 Winner: {names[0]}."
+    return f"🏆 Winners, tied at the top: {', '.join(names)}{more}."
 
 
 async def _pick(ctx: Ctx, ref: str | None, command: str) -> Challenge:
@@ -402,35 +428,64 @@ async def _pick(ctx: Ctx, ref: str | None, command: str) -> Challenge:
     raise InvalidInput(f"Several challenges are running ({ids}); give the id.")
 
 
-@command("leaderboard", "A challenge's ranking and collective progress", CHALLENGE, group=True)
+@command(
+    "leaderboard",
+    "A challenge's ranking and collective progress",
+    CHALLENGE,
+    Arg("page", "which page of ten, or 0 for the page you are on", "int", keyword=True, min=0),
+    group=True,
+    details=RULES,
+    examples=("/leaderboard 12 page=2",),
+)
 async def leaderboard_(ctx: Ctx, args: dict[str, Any]) -> Reply:
     c = await _pick(ctx, args.get("challenge"), "leaderboard")
-    board = await leaderboard(ctx.session, c, challenge_today(c, ctx.now), me=ctx.user.id)
+    today = challenge_today(c, ctx.now)
+    page = int(args.get("page", 1))
+    board = await leaderboard(ctx.session, c, today, me=ctx.user.id, page=page or 1)
+    if page == 0 and board.my_page and board.my_page != board.page:
+        board = await leaderboard(ctx.session, c, today, me=ctx.user.id, page=board.my_page)
     return _board_reply(c, board, ctx.user.id, final=c.status == "ended")
 
 
 def _board_reply(c: Challenge, board: Board, me: int, final: bool) -> Reply:
     title = f"{'Final board' if final else 'Leaderboard'}: {c.title}"
     reply = Reply.text(bold(title)).as_card("gold")
-    if not board.rows:
+    if not board.participants:
         return reply.add("Nobody has joined yet. ", cmd("join", c.id))
+    if c.status == "scheduled":
+        return reply.add(
+            f"Starts {c.start_date:%a %d %b %Y}: {_people(board.participants)} joined so far. "
+            "The board fills from the first day."
+        )
+    if board.pages > 1:
+        reply.add(italic(f"Page {board.page} of {board.pages}"))
     medals = {1: "🥇", 2: "🥈", 3: "🥉"}
     for r in board.rows:
         mark = " ← you" if r.user_id == me else ""
         reply.add(
             f"{medals.get(r.rank, f'{r.rank}.')} ",
             bold(r.name) if mark else r.name,
-            f" — {pct(r.rate)} · 🔥{r.streak}{mark}",
+            f" — {_rate(r)} · 🔥{r.streak}{mark}",
         )
-    if board.me and board.me.rank > len(board.rows):
-        reply.add(f"… you: #{board.me.rank} of {board.participants}, {pct(board.me.rate)}")
+    if board.me and board.me not in board.rows:
+        reply.add(f"… you are #{board.me.rank} of {board.participants} ({_rate(board.me)})")
     reply.add(
-        f"Together: {pct(board.collective)} of all scheduled tasks done "
-        f"({_people(board.participants)})"
+        f"Together: {pct(board.collective)} of the tasks so far ({_people(board.participants)})"
     ).mark_field()
-    reply.image = bar_chart_png([(r.name, r.rate) for r in board.rows], title=c.title)
+    reply.image = bar_chart_png(
+        [(f"{r.rank}. {r.name}", r.rate) for r in board.rows] + [("Together", board.collective)],
+        title=c.title,
+    )
     reply.image_name = "leaderboard.png"
-    return reply
+    nav = []
+    if board.page > 1:
+        nav.append(Button("⬅️", Action("leaderboard", f"{c.id} page={board.page - 1}")))
+    if board.my_page and board.my_page != board.page:
+        nav.append(Button("📍 around me", Action("leaderboard", f"{c.id} page=0")))
+    if board.page < board.pages:
+        nav.append(Button("➡️", Action("leaderboard", f"{c.id} page={board.page + 1}")))
+    reply.shared = True  # any member may page it; "around me" finds whoever pressed
+    return reply.button_row(*nav)
 
 
 @command(
@@ -440,6 +495,8 @@ async def progress(ctx: Ctx, args: dict[str, Any]) -> Reply:
     c = await _pick(ctx, args.get("challenge"), "progress")
     today = challenge_today(c, ctx.now)
     grid = await progress_grid(ctx.session, c, ctx.user.id, today)
+    if grid is None and c.status == "ended":
+        return Reply.text(bold(c.title), " has ended, and you were not in it. ", cmd("challenges"))
     if grid is None:
         return Reply.text("You are not in ", bold(c.title), ". Join: ", cmd("join", c.id))
     cells: dict[tuple[int, date], bool | None] = {}
@@ -483,10 +540,31 @@ def _last_day_notice(data: dict[str, Any]) -> Reply:
 @renders("challenge_final")
 def _final_notice(data: dict[str, Any]) -> Reply:
     reply = _board_notice(data, f"🏆 {data['title']} has ended. Final board:")
+    if data.get("winner_count"):
+        reply.add(_winners(data.get("winners", []), data["winner_count"]))
     finishers = data.get("finishers", 0)
     if not finishers:
-        return reply.add("Nobody reached 80% of their tasks this time. Next one!")
-    return reply.add(f"{_people(finishers)} finished (80%+ of their tasks). Well done!")
+        return reply.add("Nobody reached 80% of the tasks this time. Next one!")
+    return reply.add(f"{_people(finishers)} finished (80%+ of the tasks). Well done!")
+
+
+@renders("challenge_result")
+def _result_notice(data: dict[str, Any]) -> Reply:
+    reply = Reply.text(
+        "🏁 ",
+        bold(data["title"]),
+        f" has ended. You ranked #{data['rank']} of {data['participants']} with "
+        f"{pct(data['rate'])} ({data['completed']}/{data['scheduled']} tasks).",
+    )
+    earned = [f"{data['coins']} coins"] if data.get("coins") else []
+    earned += [f"the {badge_title(b)} badge" for b in data.get("badges", [])]
+    if earned:
+        reply.add("You earned ", " and ".join(earned), ". 🎉")
+    if board := data.get("board"):
+        reply.extend(_final_notice(board))
+    elif data.get("winner_count"):
+        reply.add(_winners(data.get("winners", []), data["winner_count"]))
+    return reply
 
 
 def _members(n: int) -> str:

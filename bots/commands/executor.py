@@ -190,7 +190,7 @@ async def _run(
                 reply = _which_one(command, raw, error)
         paginate(reply, controls.page, command, raw)
         reply.private = reply.private or command.private
-        reply.owner = user.id
+        reply.owner = None if reply.shared else user.id
         for notice in notices:
             reply = notice.extend(reply)
         if inv.button and inv.chat.kind == "group" and reply.lines and not reply.private:

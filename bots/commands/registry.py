@@ -65,6 +65,7 @@ class Command:
     # About the caller alone (their habits, balances, settings): works wherever they are, so
     # Discord offers it as a user-installed app too (any server, any DM).
     personal: bool = False
+    details: tuple[str, ...] = ()  # rules worth knowing, shown by /help <command>
 
     @property
     def top(self) -> str:

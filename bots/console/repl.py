@@ -107,8 +107,15 @@ class Console:
             if self.group
             else Chat("private", self.user)
         )
-        inv = Invocation(PLATFORM, self.user, self.user.capitalize(), chat, text=text,
-                         is_admin=self.admin, button=button)
+        inv = Invocation(
+            PLATFORM,
+            self.user,
+            self.user.capitalize(),
+            chat,
+            text=text,
+            is_admin=self.admin,
+            button=button,
+        )
         reply = await execute(self.deps, inv)
         if reply.reach == "missing":  # a group-only console user has no private chat yet
             reply.extend(unreachable().add("Type :private and send any command; then they will."))
@@ -174,8 +181,10 @@ class Console:
             self.write("The clock only moves forward.")
             return
         if target - now > MAX_JUMP:
-            self.write(f"The clock moves at most {MAX_JUMP.days} days at a time; it is "
-                       f"{now:%Y-%m-%d %H:%M} UTC.")
+            self.write(
+                f"The clock moves at most {MAX_JUMP.days} days at a time; it is "
+                f"{now:%Y-%m-%d %H:%M} UTC."
+            )
             return
         if self.on_time is not None:
             await self.on_time(target)  # runs the ticks for the time passed

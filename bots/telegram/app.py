@@ -99,5 +99,3 @@ class TelegramBot:
 
     async def close(self) -> None:
         await self.bot.session.close()
-
-

@@ -384,9 +384,7 @@ async def _move(services: Services, old: int | None, new: int | None) -> None:
         log.info("group %s moved to %s", old, new)
 
 
-async def _on_text(
-    message: Message, bot: Bot, services: Services, update: Update | None
-) -> None:
+async def _on_text(message: Message, bot: Bot, services: Services, update: Update | None) -> None:
     user = message.from_user
     if user is None or user.is_bot or message.sender_chat is not None:
         return  # other bots, anonymous admins and channels speaking in a group

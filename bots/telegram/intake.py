@@ -31,9 +31,7 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 
 
 class Intake:
-    def __init__(
-        self, dp: Dispatcher, bot: Bot, deps: Deps, *, settle_after: float = 2.0
-    ) -> None:
+    def __init__(self, dp: Dispatcher, bot: Bot, deps: Deps, *, settle_after: float = 2.0) -> None:
         self.dp, self.bot, self.deps = dp, bot, deps
         self.settle_after = settle_after
         self.tasks: set[asyncio.Task[Any]] = set()
@@ -51,8 +49,10 @@ class Intake:
         _, slow = await asyncio.wait(running, timeout=self.settle_after)
         slow_updates = {t: self._updates[t] for t in slow}
         if slow_updates:
-            payloads = [(str(u.update_id), u.model_dump(mode="json", exclude_none=True))
-                        for u in slow_updates.values()]
+            payloads = [
+                (str(u.update_id), u.model_dump(mode="json", exclude_none=True))
+                for u in slow_updates.values()
+            ]
             async with self.deps.db.session() as session:
                 await hold(session, PLATFORM, payloads, self.deps.clock.now())
             self._held.update(key for key, _ in payloads)
@@ -123,8 +123,11 @@ class Intake:
                 except Exception as error:
                     failures += 1
                     delay = min(30.0, 0.5 * 2 ** min(failures, 6))
-                    log.warning("Telegram: getUpdates failed (%s); again in %.0f s",
-                                type(error).__name__, delay)
+                    log.warning(
+                        "Telegram: getUpdates failed (%s); again in %.0f s",
+                        type(error).__name__,
+                        delay,
+                    )
                     self._fetch = asyncio.ensure_future(asyncio.sleep(delay))
                     try:
                         await self._fetch
@@ -184,8 +187,11 @@ class Intake:
         _, late = await asyncio.wait(pending, timeout=grace)
         if late:
             # Their replies are recorded or their updates held: the next start sends/replays.
-            log.warning("Telegram: %d update(s) still in progress after %.0f s; stopping them",
-                        len(late), grace)
+            log.warning(
+                "Telegram: %d update(s) still in progress after %.0f s; stopping them",
+                len(late),
+                grace,
+            )
             for task in late:
                 task.cancel()
             await asyncio.gather(*late, return_exceptions=True)

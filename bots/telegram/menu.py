@@ -25,6 +25,8 @@ log = logging.getLogger("habitbot.telegram")
 
 DESCRIPTION_LIMIT = 256
 _NAME = re.compile(r"[a-z0-9_]{1,32}")
+
+
 def describe(top: str, commands: list[Command]) -> str:
     """One menu line for a top-level name: its description, or its subcommands."""
     if len(commands) == 1:

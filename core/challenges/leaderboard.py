@@ -1,27 +1,42 @@
-"""Challenge progress and the leaderboard, computed in the database with one aggregate query.
+"""The leaderboard, read from the kept standings (core/challenges/standings.py) in one query.
 
-Progress = completed scheduled tasks / scheduled tasks so far, where "so far" is every
-scheduled day from the participant's join date to yesterday, plus today's tasks once done
-(an open day never lowers anyone's rate). Ranking: rate, then current streak of full days,
-then earlier join. Check-ins count when they are on a habit whose name is one of the
-challenge's, so one check-in counts for every challenge that includes that habit.
+The rules, shown in /help leaderboard:
+- Everyone is measured over the challenge's scheduled days so far, from its first day: joining
+  late counts the days before as not done, so nobody wins by joining for the last day.
+- A day counts once any of its tasks is done or once it is over: 1 of 2 today is 50%, and a
+  day not started yet never lowers anyone's rate.
+- Rank by rate, then current streak of full days (every habit done). Equal on both is a tie:
+  the same rank, and at the end a shared win. Within a tie, earlier joiners are listed first.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
+from typing import Any
 
-from sqlalchemy import Date, Float, Integer, and_, case, cast, func, literal, select, union_all
+from sqlalchemy import and_, case, func, literal, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.challenges.calendar import scheduled_days
+from core.challenges.standings import BoardDay, roll_over
 from core.storage.models import Challenge, ChallengeHabit, CheckIn, Habit, Participant, User
+
+PAGE = 10
+# The rules above, as users read them (/help leaderboard).
+RULES = (
+    "Everyone is measured over the challenge's scheduled days so far, from its first day: "
+    "joining late counts the days before as not done.",
+    "A day counts once any of its tasks is done, or once it is over: 1 of 2 today is 50%.",
+    "Rank by rate, then by current streak of full days (every task done). Equal on both "
+    "share the rank, and at the end share the win: each winner gets the badge and coins.",
+    "Streak freezes keep your own habit streaks; they don't count as tasks done here.",
+)
 
 
 @dataclass(frozen=True)
 class Row:
-    rank: int
+    rank: int  # shared by ties
     user_id: int
     name: str
     completed: int
@@ -32,149 +47,115 @@ class Row:
 
 @dataclass(frozen=True)
 class Board:
-    rows: list[Row]  # the top N, in rank order
+    rows: list[Row]  # the page asked for, in rank order
     me: Row | None  # the caller's own row, wherever it ranks
     participants: int
     collective: float  # all completed / all scheduled
     as_of: date
+    page: int = 1
+    pages: int = 1
+    my_page: int | None = None  # the page the caller is on
 
 
 async def leaderboard(
-    session: AsyncSession, challenge: Challenge, today: date, me: int | None = None, top: int = 10
+    session: AsyncSession,
+    challenge: Challenge,
+    today: date,
+    me: int | None = None,
+    top: int = PAGE,
+    page: int = 1,
 ) -> Board:
-    last = min(today, challenge.end_date)
-    days = scheduled_days(challenge, last=last)
-    keys = select(ChallengeHabit.name_key).where(ChallengeHabit.challenge_id == challenge.id)
-    habit_count = await session.scalar(select(func.count()).select_from(keys.subquery()))
-    if not days or not habit_count:
-        count = challenge.participant_count
-        return Board([], None, count, 0.0, last)
+    """Page `page` (of `top` rows each) of the board as of `today`; a page past the last
+    shows the last. The page and the caller's row come from the board index in one statement;
+    one more counts, over the same index, who is ahead of them."""
+    board = BoardDay.of(challenge, today, len(await _keys(session, challenge.id)))
+    if challenge.board_day != today:
+        # The first board of a new day (the scheduler's tick usually got here first). The
+        # challenge row's lock keeps two boards from rewriting the keys at once.
+        await session.flush()  # refresh would drop unflushed changes (an early end's dates)
+        await session.refresh(challenge, with_for_update=True)
+        if challenge.board_day != today:
+            await roll_over(session, challenge, board)
+    p = Participant
+    pages = max(1, -(-challenge.participant_count // top))
+    page = min(max(1, page), pages)
+    columns = (
+        p.id, p.user_id, p.joined_at, p.completed, p.place_key,
+        board.scheduled_sql().label("scheduled"), board.streak_sql().label("streak"),
+    )  # fmt: skip
+    listed = (
+        select(*columns, literal(0).label("me"))
+        .where(p.challenge_id == challenge.id)
+        .order_by(p.place_key, p.joined_at, p.id)
+        .limit(top)
+        .offset((page - 1) * top)
+    )
+    mine = select(*columns, literal(1).label("me")).where(
+        p.challenge_id == challenge.id, p.user_id == (me if me is not None else -1)
+    )
+    both = union_all(listed.subquery().select(), mine).subquery()
+    found = (
+        await session.execute(
+            select(both, User.name).join(User, User.id == both.c.user_id).order_by(both.c.me)
+        )
+    ).all()
+    listed_rows = [r for r in found if not r.me]
+    my_row = next((r for r in found if r.me), None)
 
-    # The calendar as rows (day, ordinal among scheduled days, scheduled days before today
-    # from that day on): a compound SELECT, which SQLite and PostgreSQL both run.
-    ordinal = {d: k for k, d in enumerate(days)}
-    rows = []
-    day = challenge.start_date
-    while day <= last:
-        before = sum(1 for d in days if day <= d < today)
-        rows.append((day, ordinal.get(day, -1), before))
-        day += timedelta(days=1)
-    cal = union_all(
-        *(
-            select(
-                literal(d, Date).label("d"),
-                literal(k, Integer).label("k"),
-                literal(n, Integer).label("before"),
+    def count(condition: Any) -> Any:
+        return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+    wanted = {"participants": func.count(), "done": func.coalesce(func.sum(p.completed), 0)}
+    if listed_rows:
+        wanted["ahead_of_first"] = count(p.place_key < listed_rows[0].place_key)
+    if my_row:
+        wanted["ahead_of_me"] = count(p.place_key < my_row.place_key)
+        wanted["listed_before_me"] = count(
+            (p.place_key < my_row.place_key)
+            | (
+                (p.place_key == my_row.place_key)
+                & (
+                    (p.joined_at < my_row.joined_at)
+                    | ((p.joined_at == my_row.joined_at) & (p.id < my_row.id))
+                )
             )
-            for d, k, n in rows
         )
-    ).cte("cal")
-    in_window = and_(
-        CheckIn.habit_id == Habit.id,
-        CheckIn.local_date >= Participant.join_date,
-        CheckIn.local_date >= challenge.start_date,
-        CheckIn.local_date <= last,
-    )
-    if len(days) != len(rows):
-        in_window = and_(in_window, CheckIn.local_date.in_(days))  # only scheduled days count
-    hits = (
-        select(
-            Participant.id.label("pid"),
-            CheckIn.local_date.label("d"),
-            func.count().label("n"),
+    totals = await session.execute(select(*wanted.values()).where(p.challenge_id == challenge.id))
+    placed = {key: int(value) for key, value in zip(wanted, totals.one(), strict=True)}
+    participants = placed["participants"]
+
+    rows: list[Row] = []
+    for i, r in enumerate(listed_rows):
+        if i == 0:
+            rank = placed["ahead_of_first"] + 1
+        elif r.place_key == listed_rows[i - 1].place_key:
+            rank = rows[-1].rank
+        else:
+            rank = (page - 1) * top + i + 1  # everyone listed before it is strictly ahead
+        rows.append(_row(r, rank))
+    me_row, my_page = None, None
+    if my_row:
+        listed_me = [x for x in rows if x.user_id == my_row.user_id]
+        me_row = listed_me[0] if listed_me else _row(my_row, placed["ahead_of_me"] + 1)
+        my_page = placed["listed_before_me"] // top + 1
+    # Together, today's tasks count for everyone: one member's good morning is not 100%.
+    everyone = (board.before + board.open) * board.habit_count * participants
+    collective = placed["done"] / everyone if everyone else 0.0
+    return Board(rows, me_row, participants, collective, today, page, pages, my_page)
+
+
+def _row(r: Any, rank: int) -> Row:
+    scheduled = int(r.scheduled)
+    rate = int(r.completed) / scheduled if scheduled else 0.0
+    return Row(rank, r.user_id, r.name, int(r.completed), scheduled, rate, int(r.streak))
+
+
+async def _keys(session: AsyncSession, challenge_id: int) -> list[str]:
+    return list(
+        await session.scalars(
+            select(ChallengeHabit.name_key).where(ChallengeHabit.challenge_id == challenge_id)
         )
-        .join(Habit, Habit.user_id == Participant.user_id)
-        .join(CheckIn, in_window)
-        .where(Participant.challenge_id == challenge.id, Habit.name_key.in_(keys))
-        .group_by(Participant.id, CheckIn.local_date)
-        .cte("hits")
     )
-    # Full days (every habit done) and their islands of consecutive ordinals, for streaks.
-    full = (
-        select(hits.c.pid, cal.c.k)
-        .join(cal, cal.c.d == hits.c.d)
-        .where(hits.c.n >= habit_count)
-        .cte("full")
-    )
-    islands = select(
-        full.c.pid,
-        full.c.k,
-        (full.c.k - func.row_number().over(partition_by=full.c.pid, order_by=full.c.k)).label(
-            "grp"
-        ),
-    ).cte("islands")
-    today_k = ordinal.get(today)
-    ends = [k for k in (today_k, len(days) - 1 - (today_k is not None)) if k is not None and k >= 0]
-    runs = (
-        select(islands.c.pid, func.count().label("len"), func.max(islands.c.k).label("last"))
-        .group_by(islands.c.pid, islands.c.grp)
-        .subquery()
-    )
-    streaks = (
-        select(runs.c.pid, func.max(runs.c.len).label("streak"))
-        .where(runs.c.last.in_(ends))
-        .group_by(runs.c.pid)
-        .cte("streaks")
-    )
-    totals = (
-        select(
-            hits.c.pid,
-            func.sum(hits.c.n).label("done"),
-            func.sum(case((hits.c.d == today, hits.c.n), else_=0)).label("done_today"),
-        )
-        .group_by(hits.c.pid)
-        .cte("totals")
-    )
-    base = (
-        select(
-            Participant.id.label("pid"),
-            Participant.user_id,
-            Participant.joined_at,
-            User.name,
-            func.coalesce(totals.c.done, 0).label("done"),
-            (
-                func.coalesce(cal.c.before, 0) * habit_count + func.coalesce(totals.c.done_today, 0)
-            ).label("scheduled"),
-            func.coalesce(streaks.c.streak, 0).label("streak"),
-        )
-        .join(User, User.id == Participant.user_id)
-        .outerjoin(totals, totals.c.pid == Participant.id)
-        .outerjoin(streaks, streaks.c.pid == Participant.id)
-        .outerjoin(cal, cal.c.d == Participant.join_date)
-        .where(Participant.challenge_id == challenge.id)
-        .subquery()
-    )
-    rate = func.coalesce(cast(base.c.done, Float) / func.nullif(base.c.scheduled, 0), 0.0)
-    ranked = select(
-        base.c.user_id,
-        base.c.name,
-        base.c.done,
-        base.c.scheduled,
-        rate.label("rate"),
-        base.c.streak,
-        func.row_number()
-        .over(order_by=(rate.desc(), base.c.streak.desc(), base.c.joined_at, base.c.pid))
-        .label("rank"),
-        func.count().over().label("total"),
-        func.sum(base.c.done).over().label("all_done"),
-        func.sum(base.c.scheduled).over().label("all_scheduled"),
-    ).subquery()
-    wanted = ranked.c.rank <= top
-    if me is not None:
-        wanted = wanted | (ranked.c.user_id == me)
-    result = await session.execute(select(ranked).where(wanted).order_by(ranked.c.rank))
-    rows, mine, participants, collective = [], None, 0, 0.0
-    for r in result:
-        row = Row(
-            r.rank, r.user_id, r.name, int(r.done), int(r.scheduled), float(r.rate), int(r.streak)
-        )
-        participants = int(r.total)
-        collective = float(r.all_done or 0) / float(r.all_scheduled) if r.all_scheduled else 0.0
-        if r.rank <= top:
-            rows.append(row)
-        if r.user_id == me:
-            mine = row
-    return Board(rows, mine, participants, collective, last)
 
 
 @dataclass(frozen=True)

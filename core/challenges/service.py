@@ -10,6 +10,8 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.challenges.calendar import MAX_DAYS, local_midnight, schedule_of
+from core.challenges.standings import rebuild as rebuild_standings
+from core.challenges.standings import refresh as refresh_standings
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from core.habits.names import clean_name, name_key
 from core.habits.schedule import DAILY, Schedule
@@ -236,6 +238,9 @@ async def join_challenge(
                 challenge_linked=True,
             )
             added.append(name)
+    counted = await refresh_standings(session, user.id)  # check-ins of today already count
+    for habit in await list_habits(session, user.id):
+        habit.in_challenge = habit.name_key in counted
     return challenge, added
 
 
@@ -331,6 +336,8 @@ async def end_early(session: AsyncSession, challenge: Challenge, today: date) ->
         raise InvalidInput(f"{challenge.title!r} has already ended.")
     if challenge.start_date > today:
         challenge.start_date = today  # never started: end it as a one-day challenge today
+        challenge.end_date = today
+        await rebuild_standings(session, challenge.id)  # today's check-ins count now
     challenge.end_date = max(challenge.start_date, min(challenge.end_date, today))
 
 

@@ -20,6 +20,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.dml import ReturningInsert
 
+from core.challenges.standings import refresh as refresh_standings
 from core.errors import Conflict, InvalidInput
 from core.habits.names import clean_name, match, name_key
 from core.habits.reminders import next_reminder_at
@@ -115,7 +116,11 @@ async def add_habit(
     if inserted is None:  # the same add raced in from another chat
         raise Conflict(f"You already have a habit called {name!r}.")
     _forget_habits(session, user.id)
-    return await session.get_one(Habit, inserted)
+    habit = await session.get_one(Habit, inserted)
+    if not challenge_linked:  # joining a challenge refreshes once, after all its habits
+        # A challenge this user is in may count this name (they removed and re-added it).
+        habit.in_challenge = habit.name_key in await refresh_standings(session, user.id)
+    return habit
 
 
 def _check_target(target: float | None, unit: str | None) -> None:
@@ -135,6 +140,7 @@ async def edit_habit(
         if same is not None:
             raise Conflict(f"You already have a habit called {same.name!r}.")
         habit.name, habit.name_key = new, name_key(new)
+        habit.in_challenge = habit.name_key in await refresh_standings(session, user.id)
     if "every" in changes:
         habit.schedule = changes["every"].text()
     if "remind" in changes:
@@ -157,6 +163,9 @@ def refresh_reminder(habit: Habit, tz: str, now: datetime) -> None:
 async def remove_habit(session: AsyncSession, habit: Habit) -> None:
     _forget_habits(session, habit.user_id)
     await session.delete(habit)
+    if habit.in_challenge:
+        await session.flush()
+        await refresh_standings(session, habit.user_id)
 
 
 @dataclass(frozen=True)
@@ -232,6 +241,8 @@ async def check_in(
         coins += await pay(
             session, user.id, "coin", COINS_PER_CHECKIN, "checkin", f"checkin:{checkin_id}", now
         )
+        if habit.in_challenge:
+            await refresh_standings(session, user.id)
     target_met = measurable and total is not None and total >= (habit.target or 0)
     if target_met:
         coins += await pay(
@@ -330,6 +341,8 @@ async def undo(session: AsyncSession, user: User, habit: Habit, day: date, now: 
             "so it stays: /claim needs a check-in on the day."
         )
     await reverse(session, user.id, [f"checkin:{checkin_id}", f"target:{checkin_id}"], now)
+    if habit.in_challenge:
+        await refresh_standings(session, user.id)
     return True
 
 

@@ -73,8 +73,9 @@ async def apply_missed_day_freezes(
     while day <= yesterday and held > 0:
         if any(_breaks(s, start, done, frozen, day) for s, start, done in habits.values()):
             covered = await session.scalar(
-                insert_ignore(session, FrozenDay, dict(user_id=user.id, local_date=day))
-                .returning(FrozenDay.id)
+                insert_ignore(session, FrozenDay, dict(user_id=user.id, local_date=day)).returning(
+                    FrozenDay.id
+                )
             )
             if covered is None:
                 # The same user's concurrent first command of the day (another device) is

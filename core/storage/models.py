@@ -20,6 +20,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -125,6 +126,9 @@ class Habit(Base):
     remind_at: Mapped[str | None] = mapped_column(String(64))  # "07:30,21:00", local time
     next_reminder_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), index=True)
     start_date: Mapped[date] = mapped_column(Date)  # local date it was created
+    # Its name is one of a running challenge's habits, so its check-ins move standings. Set
+    # when joining; cleared by the next refresh once no running challenge needs it.
+    in_challenge: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
@@ -232,6 +236,9 @@ class Challenge(Base):
     invite_code: Mapped[str | None] = mapped_column(String(16), unique=True)
     status: Mapped[str] = mapped_column(String(12), default="scheduled")  # scheduled|active|ended
     participant_count: Mapped[int] = mapped_column(Integer, default=0)
+    # The challenge day its participants' place keys are as of (core/challenges/standings.py).
+    board_day: Mapped[date | None] = mapped_column(Date)
+    next_board_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), index=True)  # UTC
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
@@ -247,7 +254,12 @@ class ChallengeHabit(Base):
 
 class Participant(Base):
     __tablename__ = "participants"
-    __table_args__ = (UniqueConstraint("challenge_id", "user_id"), NO_REUSE)
+    __table_args__ = (
+        UniqueConstraint("challenge_id", "user_id"),
+        # The board in rank order, and (covering) the counts that place someone on it.
+        Index("ix_participants_board", "challenge_id", "place_key", "joined_at", "id", "completed"),
+        NO_REUSE,
+    )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     challenge_id: Mapped[int] = mapped_column(ForeignKey("challenges.id", ondelete="CASCADE"))
@@ -255,6 +267,17 @@ class Participant(Base):
     join_date: Mapped[date] = mapped_column(Date)  # scored from here
     joined_at: Mapped[datetime] = mapped_column(UtcDateTime())
     final_rank: Mapped[int | None] = mapped_column(Integer)
+    # The standing, kept in the transaction that changes it (core/challenges/standings.py):
+    # tasks done on scheduled days, the last day with any done and how many, and the runs of
+    # full days (every habit done). What is scheduled so far is the calendar's, read on demand.
+    completed: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    last_day: Mapped[date | None] = mapped_column(Date)
+    last_done: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    streak: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    streak_end: Mapped[date | None] = mapped_column(Date)
+    best_streak: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Where the standing ranks as of the challenge's board_day: lower is better.
+    place_key: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
 
 
 class Outbox(Base):

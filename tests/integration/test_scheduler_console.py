@@ -130,6 +130,9 @@ async def test_two_days_three_time_zones_every_kind_once(deps: Deps, clock: Fake
         (utc("2026-03-28T23:00"), "gym", "⏳ Last day of Spring! Check in today to count."),
         (utc("2026-03-29T19:00"), "gym", "🗞 gym today"),
         (utc("2026-03-29T22:00"), "gym", "🏆 Spring has ended. Final board:"),
+        # ann, its one participant, did nothing on its one day, and hears so privately.
+        (utc("2026-03-29T22:00"), "ann", "🏁 Spring has ended. You ranked #1 of 1 with 0% "
+         "(0/1 tasks)."),
     ]
     assert got == sorted(expected)
     # Saturday's Yoga (done at 05:30 local) was not reminded; its text has the Done button.
