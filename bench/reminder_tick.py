@@ -3,7 +3,8 @@ reminders are spread over the day in five time zones, every user reachable.
 
 A tick at S+1 min finds and enqueues the habits due in that minute (~habits/1440); a second tick
 at S+11 min handles ten minutes' worth, to show the cost follows what is due, not how many habits
-exist. Prints the due query's plan, each tick's time and the process's peak memory.
+exist. Prints the due query's plan, each tick's time, the longest it held the event loop at a
+stretch, and the process's peak memory.
 SQLite by default; PostgreSQL when TEST_DATABASE_URL is set (a scratch database: it is wiped).
 Usage: python bench/reminder_tick.py [--habits N]
 """
@@ -124,14 +125,32 @@ async def plan(db: Database, now: datetime) -> list[str]:
         return [str(r[0]) for r in rows]
 
 
-async def tick(db: Database, now: datetime) -> tuple[int, int, float]:
+async def tick(db: Database, now: datetime) -> tuple[int, int, float, float]:
+    """Due habits, rows enqueued, the tick's seconds, and the longest the event loop went
+    without running something else meanwhile (a ticker task waking every millisecond)."""
     async with db.session() as session:
         due = await session.scalar(
             select(func.count()).select_from(Habit).where(Habit.next_reminder_at <= now)
         )
+    held = 0.0
+    running = True
+
+    async def ticker() -> None:
+        nonlocal held
+        last = time.perf_counter()
+        while running:
+            await asyncio.sleep(0.001)
+            at = time.perf_counter()
+            held, last = max(held, at - last - 0.001), at
+
+    watch = asyncio.create_task(ticker())
+    await asyncio.sleep(0.01)
     started = time.perf_counter()
     queued = await reminders(db, now)
-    return int(due or 0), queued, time.perf_counter() - started
+    seconds = time.perf_counter() - started
+    running = False
+    await watch
+    return int(due or 0), queued, seconds, held
 
 
 async def main() -> None:
@@ -150,10 +169,11 @@ async def main() -> None:
         for line in await plan(db, START + timedelta(minutes=1)):
             print(f"reminder_tick {name}: plan: {line}")
         for minutes, label in ((1, "1 minute"), (11, "10 more minutes")):
-            due, queued, seconds = await tick(db, START + timedelta(minutes=minutes))
+            due, queued, seconds, held = await tick(db, START + timedelta(minutes=minutes))
             print(
                 f"reminder_tick {name}: tick for {label}: {due} due, {queued} enqueued in "
-                f"{seconds * 1000:.0f} ms ({seconds * 1e6 / max(due, 1):.0f} µs per due habit)"
+                f"{seconds * 1000:.0f} ms ({seconds * 1e6 / max(due, 1):.0f} µs per due habit); "
+                f"event loop held at most {held * 1000:.0f} ms at a stretch"
             )
         async with db.session() as session:
             total = await session.scalar(select(func.count()).select_from(Outbox))

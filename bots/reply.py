@@ -92,6 +92,9 @@ class Reply:
     private: bool = False  # holds private data: deliver in a private chat or ephemerally
     owner: int | None = None  # the core user its buttons are bound to (None: anyone may press)
     shared: bool = False  # its buttons are anyone's to press (a board's pages), not the asker's
+    # Asked in a group, this answer only acknowledges (a check-in): where the platform can,
+    # it is a reaction with this emoji (Telegram) or seen by the asker alone (Discord).
+    ack: str | None = None
     error: bool = False
     # Reminders were just set: "missing" when the bot knows it cannot write to the user
     # privately, "check" when set from a group and it has not seen that it can. The adapter
@@ -172,6 +175,8 @@ class Reply:
             data["reach"] = self.reach
         if self.card is not None:
             data["card"] = [self.card.colour, self.card.title, self.card.fields]
+        if self.ack is not None:
+            data["ack"] = self.ack
         return data
 
     @classmethod
@@ -192,6 +197,7 @@ class Reply:
             card=Card(data["card"][0], data["card"][1], list(data["card"][2]))
             if "card" in data
             else None,
+            ack=data.get("ack"),
         )
 
 

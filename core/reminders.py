@@ -32,7 +32,7 @@ from core.users.settings import in_quiet_hours
 # After downtime, a reminder more than this late is skipped rather than sent in a burst.
 STALE = timedelta(hours=1)
 NUDGE_AT = time(20, 0)  # local time of the evening streak-claim nudge
-BATCH = 500
+BATCH = 100  # per transaction: on embedded SQLite a batch holds the event loop (~12 ms)
 # Enough history for "is there a running streak": weekly streaks need this week and last.
 _STREAK_LOOKBACK = timedelta(days=21)
 

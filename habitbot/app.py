@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 from bots.commands import Deps
 from bots.console.repl import CLOCK_FILE, Console, restore_clock
 from bots.notify import Notifier
+from core.challenges.standings import rebuild_all
 from core.clock import FakeClock, SystemClock
 from core.storage import sqlite as embedded
 from core.storage.db import Database
@@ -64,6 +65,10 @@ async def db_command(settings: Settings, command: str, message: str) -> None:
         if command == "upgrade":
             await upgrade(db.engine)
             print("Database is up to date.")
+        elif command == "rebuild-standings":
+            async with db.session() as session:
+                count = await rebuild_all(session)
+            print(f"Rebuilt the standings of {count} challenge(s) from their check-ins.")
         else:
             await revision(db.engine, message)
     finally:

@@ -1,4 +1,4 @@
-"""`habitbot console | run | db upgrade`."""
+"""`habitbot console | run | db upgrade | db rebuild-standings`."""
 
 from __future__ import annotations
 
@@ -18,6 +18,9 @@ def main(argv: list[str] | None = None) -> None:
     db = commands.add_parser("db", help="database maintenance")
     db_commands = db.add_subparsers(dest="db_command", required=True)
     db_commands.add_parser("upgrade", help="migrate the database to the newest schema")
+    db_commands.add_parser(
+        "rebuild-standings", help="recompute every challenge standing from the check-ins"
+    )
     revision = db_commands.add_parser("revision", help="autogenerate a migration (developers)")
     revision.add_argument("-m", "--message", required=True)
     args = parser.parse_args(argv)

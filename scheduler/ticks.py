@@ -8,6 +8,7 @@ straight there instead of stepping in small increments.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -47,6 +48,7 @@ async def _batches(
         queued += result.queued
         if not result.more:
             break
+        await asyncio.sleep(0)  # embedded SQLite runs on the loop: let commands in between
     return queued
 
 

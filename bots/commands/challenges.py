@@ -575,6 +575,17 @@ def _people(n: int) -> str:
     return "1 person" if n == 1 else f"{n} people"
 
 
+@renders("group_day")
+def _day_notice(data: dict[str, Any]) -> Reply:
+    day = date.fromisoformat(data["date"])
+    reply = Reply.text("📋 ", bold(f"{data['group']}, {day:%a %d %b}"))
+    names, count = data.get("names", []), data.get("count", 0)
+    more = f" and {count - len(names)} more" if count > len(names) else ""
+    if names:
+        return reply.add(f"✅ {_people(count)} checked in: {', '.join(names)}{more}")
+    return reply.add("Nobody has checked in yet today.")
+
+
 @renders("group_digest")
 def _digest_notice(data: dict[str, Any]) -> Reply:
     reply = Reply.text("🗞 ", bold(f"{data['group']} today"))

@@ -187,6 +187,8 @@ async def done(ctx: Ctx, args: dict[str, Any]) -> Reply:
     head.add(f"🔥 Streak: {streak}")
     if result.coins:
         head.add(f"🪙 +{result.coins} coins")
+    if ctx.group is not None and not result.badges:
+        head.ack = "👍"  # a group hears of check-ins in its day message, not one by one
     return head.extend(badge_notice(result.badges))
 
 

@@ -112,7 +112,9 @@ def others_see(interaction: discord.Interaction[Any]) -> bool:
 
 
 def _ephemeral(interaction: discord.Interaction[Any], reply: Reply) -> bool:
-    return others_see(interaction) and (reply.private or reply.error)
+    # A command's acknowledgment (a check-in) is for the asker; a press edits its message anyway.
+    ack = reply.ack is not None and interaction.type == discord.InteractionType.application_command
+    return others_see(interaction) and bool(reply.private or reply.error or ack)
 
 
 def recorded(interaction: discord.Interaction[Any]) -> OutboxAnswer:

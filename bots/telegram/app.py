@@ -15,6 +15,7 @@ from aiogram.client.telegram import PRODUCTION, TelegramAPIServer
 from bots.answers import Receipts
 from bots.commands import Deps
 from bots.telegram.admins import AdminCache
+from bots.telegram.group_day import GroupDays
 from bots.telegram.handlers import Services, build_router
 from bots.telegram.intake import Intake
 from bots.telegram.menu import publish
@@ -43,6 +44,8 @@ class TelegramBot:
         self.services = services or Services(
             deps, AdminCache(), Receipts(deps.db, deps.clock), limiter
         )
+        if self.services.group_days is None:
+            self.services.group_days = GroupDays(self.bot, deps, limiter)
         self.dp = Dispatcher(services=self.services)
         self.dp.include_router(build_router())
         self.intake = Intake(self.dp, self.bot, deps)
@@ -52,6 +55,8 @@ class TelegramBot:
         """Stopping: updates in progress finish and send their replies (bounded by `grace`),
         and what was delivered is written down."""
         await self.intake.drain(grace)
+        if self.services.group_days is not None:
+            await self.services.group_days.close()
         await self.services.receipts.close()
 
     @property
@@ -98,4 +103,6 @@ class TelegramBot:
             await self.drain()
 
     async def close(self) -> None:
+        if self.services.group_days is not None:
+            self.services.group_days.cancel()
         await self.bot.session.close()

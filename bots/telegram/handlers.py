@@ -21,6 +21,7 @@ from aiogram.types import (
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     Message,
+    ReactionTypeEmoji,
     ReplyParameters,
     Update,
 )
@@ -37,6 +38,7 @@ from bots.reply import Reply, code
 from bots.telegram.admins import AdminCache
 from bots.telegram.callbacks import keyboard
 from bots.telegram.delivery import NO_PREVIEW, send_reply
+from bots.telegram.group_day import GroupDays
 from bots.telegram.notifier import classify
 from bots.telegram.render import chunks
 from core.groups.service import move_group, set_group_reachable
@@ -72,6 +74,7 @@ class Services:
     receipts: Receipts | None = None  # None: replies are sent without being recorded first
     limiter: Limiter | None = None  # paces direct replies with the outbox's sends
     execute: Execute = execute  # tests may wrap it to watch Invocations
+    group_days: GroupDays | None = None  # None: check-ins in groups are answered in full
 
     def answer(self, update: Update | None, chat: TgChat, user: TgUser) -> OutboxAnswer | None:
         """The durable answer to this update: recorded with the command's effects, keyed by
@@ -171,6 +174,14 @@ async def _deliver(
     answer: OutboxAnswer | None,
 ) -> None:
     deps = services.deps
+    if (
+        reply.ack
+        and reply_to
+        and chat.type in GROUP_TYPES
+        and await _react(bot, services, chat.id, reply_to, reply.ack)
+    ):
+        _delivered(services, answer)
+        return
     if not (reply.private and chat.type in GROUP_TYPES):
         await _send(bot, services, chat.id, reply, reply_to, answer)
         return
@@ -189,6 +200,22 @@ async def _deliver(
         )
         return
     await send_reply(bot, deps, chat.id, note, reply_to=reply_to)
+
+
+async def _react(bot: Bot, services: Services, chat_id: int, message_id: int, emoji: str) -> bool:
+    """Acknowledge a check-in in a group with a reaction on it, not a message, and bring the
+    group's day message up to date soon. False when that is not possible: answer in full."""
+    if services.group_days is None:
+        return False
+    if services.limiter is not None:  # a request like any other, but no message to the group
+        await services.limiter.acquire(f"reaction:{chat_id}")
+    try:
+        await bot.set_message_reaction(chat_id, message_id, [ReactionTypeEmoji(emoji=emoji)])
+    except (TimeoutError, TelegramAPIError, aiohttp.ClientError) as error:
+        log.info("no reaction in %s (%s): answering with a message", chat_id, type(error).__name__)
+        return False
+    services.group_days.touch(chat_id)
+    return True
 
 
 async def _send(

@@ -93,10 +93,13 @@ async def leaderboard(
     mine = select(*columns, literal(1).label("me")).where(
         p.challenge_id == challenge.id, p.user_id == (me if me is not None else -1)
     )
+    # The outer ORDER BY says the order again: PostgreSQL keeps none from inside a union.
     both = union_all(listed.subquery().select(), mine).subquery()
     found = (
         await session.execute(
-            select(both, User.name).join(User, User.id == both.c.user_id).order_by(both.c.me)
+            select(both, User.name)
+            .join(User, User.id == both.c.user_id)
+            .order_by(both.c.me, both.c.place_key, both.c.joined_at, both.c.id)
         )
     ).all()
     listed_rows = [r for r in found if not r.me]

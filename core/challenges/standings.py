@@ -115,7 +115,10 @@ class BoardDay:
 
     def place_key_sql(self) -> Any:
         scaled = cast(Participant.completed, BigInteger) * literal(SCALE, BigInteger)
-        rate = func.coalesce(scaled / func.nullif(self.scheduled_sql(), 0), 0)
+        # Integer division on both databases, as in place_key (SQLAlchemy's / would be true
+        # division, and its // a Python function on SQLite).
+        divided = scaled.op("/", return_type=BigInteger)(func.nullif(self.scheduled_sql(), 0))
+        rate = func.coalesce(divided, 0)
         return -(rate * STREAK_SPAN + self.streak_sql())
 
 
@@ -142,6 +145,21 @@ async def rebuild(session: AsyncSession, challenge_id: int) -> None:
     """Recompute every standing of one challenge from the check-in history."""
     rows = await session.execute(prepared(session, _by_challenge), {"challenge_id": challenge_id})
     await _recompute(session, rows)
+
+
+async def rebuild_all(session: AsyncSession) -> int:
+    """Every challenge's standings from the check-ins, place keys included; returns how many."""
+    challenges = list(await session.scalars(select(Challenge)))
+    for challenge in challenges:
+        await rebuild(session, challenge.id)
+        if challenge.board_day is not None:
+            habits = await session.scalar(
+                select(func.count()).where(ChallengeHabit.challenge_id == challenge.id)
+            )
+            await roll_over(
+                session, challenge, BoardDay.of(challenge, challenge.board_day, habits or 0)
+            )
+    return len(challenges)
 
 
 _STANDING = (

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -43,8 +43,8 @@ async def digest_tick(session: AsyncSession, now: datetime, batch: int = 100) ->
     return len(groups)
 
 
-async def digest_data(session: AsyncSession, group: Group, now: datetime) -> dict[str, Any]:
-    day = now.astimezone(ZoneInfo(group.timezone)).date()
+async def checked_in(session: AsyncSession, group: Group, day: date) -> tuple[list[str], int]:
+    """Up to 15 names of members who checked in on `day`, and how many did."""
     who = (
         select(User.name)
         .join(Membership, Membership.user_id == User.id)
@@ -54,12 +54,20 @@ async def digest_data(session: AsyncSession, group: Group, now: datetime) -> dic
         .group_by(User.id, User.name)
     )
     names = list(await session.scalars(who.order_by(User.name).limit(15)))
+    if len(names) < 15:
+        return names, len(names)
     count = await session.scalar(
         select(func.count(distinct(Habit.user_id)))
         .join(Membership, Membership.user_id == Habit.user_id)
         .join(CheckIn, (CheckIn.habit_id == Habit.id) & (CheckIn.local_date == day))
         .where(Membership.group_id == group.id)
     )
+    return names, int(count or 0)
+
+
+async def digest_data(session: AsyncSession, group: Group, now: datetime) -> dict[str, Any]:
+    day = now.astimezone(ZoneInfo(group.timezone)).date()
+    names, count = await checked_in(session, group, day)
     challenges = await session.scalars(
         select(Challenge).where(Challenge.group_id == group.id, Challenge.status == "active")
     )
@@ -71,6 +79,6 @@ async def digest_data(session: AsyncSession, group: Group, now: datetime) -> dic
         "group": group.title,
         "date": day.isoformat(),
         "checked_in": names,
-        "checked_in_count": count or 0,
+        "checked_in_count": count,
         "challenges": boards,
     }

@@ -197,6 +197,9 @@ class Group(Base):
     digest_at: Mapped[int | None] = mapped_column(Integer)  # minutes after local midnight
     next_digest_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), index=True)
     unreachable: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The one message a day the bot keeps up to date with who checked in (edited, not resent).
+    day_message: Mapped[str | None] = mapped_column(String(64))  # the platform's message id
+    day_message_on: Mapped[date | None] = mapped_column(Date)  # the group's local date of it
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 

@@ -35,6 +35,16 @@ async def test_personal_answers_in_a_server_are_ephemeral(
     assert "No sugar" in r.shown
 
 
+async def test_a_check_in_in_a_server_is_answered_to_the_member_alone(
+    h: DiscordHarness, alice: Payload
+) -> None:
+    await h.slash(alice, "habit add", {"name": "Walk"})
+    r = await h.slash(alice, "done", {"habit": "Walk"}, guild_id=GUILD)
+    # Not one public message per check-in in a busy channel; the member still sees the result.
+    assert r.response is not None and r.response["flags"] == EPHEMERAL
+    assert "Walk" in (r.content or "") and "done for today" in (r.content or "")
+
+
 async def test_someone_elses_button_is_refused_and_a_press_names_who_pressed(
     h: DiscordHarness, alice: Payload, bob: Payload, deps: Deps
 ) -> None:

@@ -143,8 +143,9 @@ async def test_group_admin_and_member(h: Harness, emu: TelegramEmulator, deps: D
     assert "admins" in refused["text"] and h.invocations[-1].is_admin is False
     [joined] = await h.say(ann, "/join 1", GROUP)
     assert "You joined" in joined["text"]
-    [walked] = await h.say(ann, "/done Walk", GROUP)
-    assert "Walk done for today" in walked["text"]
+    # A check-in in a group is acknowledged with a reaction, not a message to everyone.
+    assert await h.say(ann, "/done Walk", GROUP) == []
+    assert emu.reactions[-1]["message_id"] == h.last_message_id
     board = await h.say(ann, "/leaderboard", GROUP)
     shown = " ".join(r["text"] or r["caption"] or "" for r in board)
     assert "Leaderboard: Move Week" in shown and "Ann" in shown
@@ -674,8 +675,11 @@ async def test_every_command_answers_in_a_group(h: Harness, emu: TelegramEmulato
     answers: dict[str, str] = {}
     for who, text in GROUP_SESSION:
         sent = await h.say(people[who], text, GROUP)
+        if not sent:  # a check-in is acknowledged with a reaction on it
+            assert emu.reactions[-1]["message_id"] == h.last_message_id, (who, text)
+            continue
         answer = _answer(sent)
-        assert sent and answer.strip(), (who, text)
+        assert answer.strip(), (who, text)
         assert "Something went wrong" not in answer, (who, text, answer)
         # Each answer lands in the group, quoting the command, or in the private chat with
         # a note left in the group (the wallet and other private replies).
@@ -701,10 +705,13 @@ async def test_nul_and_lone_surrogates_in_platform_names_are_dropped(
         *await h.say(ann, "/today", group),
     ]
     texts = [r["text"] for r in replies]
-    assert len(texts) >= 4 and not any("Something went wrong" in t for t in texts), texts
-    assert "Hi Ann" in texts[0] and any("Read done for today" in t for t in texts)
+    # /done in the group is acknowledged with a reaction; the others with a message.
+    assert len(texts) >= 3 and len(emu.reactions) == 1, texts
+    assert not any("Something went wrong" in t for t in texts), texts
+    assert "Hi Ann" in texts[0]
     async with deps.db.session() as session:
         assert await session.scalar(select(User.name)) == "Ann"
+        assert await session.scalar(select(func.count()).select_from(CheckIn)) == 1
         assert await session.scalar(select(Group.title)) == "Runners"
 
 
@@ -714,6 +721,9 @@ async def test_every_registry_example_works_as_typed(h: Harness, emu: TelegramEm
     emu.set_member_status(GROUP["id"], 9202, "creator")
     for who, chat in ((ann, None), (boss, GROUP)):
         for text in (*SETUP, *examples()):
+            reactions = len(emu.reactions)
             sent = await h.say(who, text, chat)
             answer = _answer(sent)
+            if not sent and len(emu.reactions) > reactions:
+                continue  # a check-in in a group is answered with a reaction
             assert answer.strip() and not problems(answer), (text, answer)

@@ -163,7 +163,15 @@ async def test_private_onboarding_check_in_and_a_group_challenge(running: Bot) -
     )
     assert refused["message"]["reply_to_message"]["from"]["id"] == bob["id"]
     await running.ask(bob, "/join 1", says("You joined", gid), chat=GROUP)
-    await running.ask(bob, "/done Walk", says("Walk done for today", gid), chat=GROUP)
+    # A check-in in the group is acknowledged with a reaction on it, not a message.
+    update = running.emu.send_text(bob, "/done Walk", chat=GROUP)
+    checked = update["message"]["message_id"]
+    for _ in range(150):
+        if any(r["message_id"] == checked for r in running.emu.reactions):
+            break
+        await asyncio.sleep(0.1)
+    else:
+        raise AssertionError("no reaction on the check-in")
     board = await running.ask(
         bob, "/leaderboard@habit_e2e_bot", says("Leaderboard: Move Week", gid), chat=GROUP
     )

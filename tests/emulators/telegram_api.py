@@ -158,6 +158,7 @@ class TelegramEmulator:
         self._wake = asyncio.Event()
         self._sent_event = asyncio.Event()
         self._closing = False
+        self.reactions: list[JsonDict] = []  # setMessageReaction calls that succeeded
         self._global_win: deque[float] = deque()
         self._chat_last: dict[int, float] = {}
         self._group_win: dict[int, deque[float]] = {}
@@ -273,6 +274,7 @@ class TelegramEmulator:
         self._global_win.clear()
         self._chat_last.clear()
         self._group_win.clear()
+        self.reactions.clear()
 
     @property
     def pending_updates(self) -> list[JsonDict]:
@@ -389,7 +391,9 @@ class TelegramEmulator:
             raise ApiError(403, f"Forbidden: bot is not a member of the {kind} chat")
         return chat_id
 
-    def _rate_check(self, chat_id: int) -> None:
+    def _rate_check(self, chat_id: int, message: bool = True) -> None:
+        """Telegram's limits: about 30 requests a second overall, and for messages (sent or
+        edited) one a second per private chat and 20 a minute per group."""
         now, slack = time.monotonic(), self.rate_slack
         win = self._global_win
         while win and win[0] <= now - (1.0 - slack):
@@ -397,7 +401,9 @@ class TelegramEmulator:
         waits: list[float] = []
         if len(win) >= self.global_per_sec:
             waits.append(win[0] + 1.0 - now)
-        if chat_id > 0:
+        if not message:
+            pass
+        elif chat_id > 0:
             last = self._chat_last.get(chat_id)
             if last is not None and now - last < self.per_chat_interval - slack:
                 waits.append(last + self.per_chat_interval - now)
@@ -411,6 +417,8 @@ class TelegramEmulator:
             n = max(1, math.ceil(max(waits)))
             raise ApiError(429, f"Too Many Requests: retry after {n}", n)
         win.append(now)
+        if not message:
+            return
         self._chat_last[chat_id] = now
         if chat_id < 0:
             self._group_win[chat_id].append(now)
@@ -605,6 +613,8 @@ class TelegramEmulator:
             raise ApiError(400, "Bad Request: message is not modified: specified new message "
                                 "content and reply markup are exactly the same as a current "
                                 "content and reply markup of the message")
+        if self.rate_limits:
+            self._rate_check(p["chat_id"])
         # Omitting reply_markup on edit removes the inline keyboard, as on real Telegram.
         for k in ("entities", "reply_markup"):
             msg.pop(k, None)
@@ -623,6 +633,26 @@ class TelegramEmulator:
         msg.update(markup, edit_date=int(time.time()))
         self._record("editMessageReplyMarkup", msg, p)
         return msg
+
+    # The reactions a bot may set (Telegram's ReactionTypeEmoji list, in part).
+    REACTIONS = frozenset("👍 👎 ❤ 🔥 🥰 👏 😁 🤔 🤯 😱 🎉 🤩 🙏 👌 💯 🏆 ⚡ 🤝 ✍ 🫡 😎 👀".split())
+
+    async def _m_setmessagereaction(self, p: JsonDict) -> bool:
+        chat_id = self._check_chat(p.get("chat_id"))
+        if (chat_id, p.get("message_id")) not in self._messages:
+            raise ApiError(400, "Bad Request: message to react not found")
+        reaction = p.get("reaction") or []
+        if isinstance(reaction, str):
+            reaction = json.loads(reaction)
+        for r in reaction:
+            if r.get("type") != "emoji" or r.get("emoji") not in self.REACTIONS:
+                raise ApiError(400, "Bad Request: REACTION_INVALID")
+        if self.rate_limits:
+            self._rate_check(chat_id, message=False)
+        self.reactions.append(
+            {"chat_id": chat_id, "message_id": p["message_id"], "reaction": reaction,
+             "time": time.monotonic()})
+        return True
 
     async def _m_deletemessage(self, p: JsonDict) -> bool:
         if self._messages.pop((p["chat_id"], p.get("message_id")), None) is None:

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from bots.notifications import render
 from core.challenges.lifecycle import lifecycle_tick
-from core.challenges.standings import rebuild
+from core.challenges.standings import rebuild_all
 from core.storage.models import Badge, LedgerEntry, Outbox, Participant
 
 DAY = timedelta(days=1)
@@ -158,16 +158,28 @@ async def test_kept_standings_equal_rebuilt_ones(say, clock, deps):
                 await say("/habit add Stretch", user=person)
         clock.advance(DAY)
 
+        if day == 5:  # a board drawn: place keys as of that day, then kept with check-ins
+            await say("/leaderboard 1", user="boss", group="gym")
+
     def snapshot(rows: list[Participant]) -> list[tuple[object, ...]]:
         return [
-            (p.user_id, p.completed, p.last_day, p.last_done, p.streak, p.streak_end, p.best_streak)
+            (
+                p.user_id,
+                p.completed,
+                p.last_day,
+                p.last_done,
+                p.streak,
+                p.streak_end,
+                p.best_streak,
+                p.place_key,
+            )
             for p in rows
         ]
 
     async with deps.db.session() as session:
         kept = snapshot(list(await session.scalars(select(Participant).order_by(Participant.id))))
-        assert any(row[1] for row in kept)
-        await rebuild(session, 1)
+        assert any(row[1] for row in kept) and any(row[-1] for row in kept)
+        assert await rebuild_all(session) == 1  # `habitbot db rebuild-standings`
     async with deps.db.session() as session:
         rebuilt = snapshot(
             list(await session.scalars(select(Participant).order_by(Participant.id)))

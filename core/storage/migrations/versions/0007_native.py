@@ -1,7 +1,7 @@
 """users holding streak freezes are checked after each local midnight (users.next_freeze_at)
 
 Revision ID: 0007_native
-Revises: 0008
+Revises: 0009
 Create Date: 2026-12-03 08:00:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 from core.storage.models import UtcDateTime
 
 revision: str = "0007_native"
-down_revision: str | None = "0008"  # after main's standings (merged)
+down_revision: str | None = "0009"  # the head of main when merged
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
