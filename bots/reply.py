@@ -80,6 +80,21 @@ class Attachment:
     mime: str = "application/octet-stream"
 
 
+Colour = Literal["blue", "green", "gold", "grey"]
+
+
+@dataclass
+class Card:
+    """The reply reads as a card where a platform has them (Discord embeds): line `title` is
+    its title, the lines in `fields` are name/value pairs (a bold name, or text before ": "),
+    the other lines its body, the image its picture. Text platforms show the lines as they are.
+    """
+
+    colour: Colour = "blue"
+    title: int = 0  # indexes into Reply.lines
+    fields: list[int] = field(default_factory=list)
+
+
 @dataclass
 class Reply:
     lines: list[Line] = field(default_factory=list)
@@ -95,6 +110,11 @@ class Reply:
     # it is a reaction with this emoji (Telegram) or seen by the asker alone (Discord).
     ack: str | None = None
     error: bool = False
+    # Reminders were just set: "missing" when the bot knows it cannot write to the user
+    # privately, "check" when set from a group and it has not seen that it can. The adapter
+    # tells the user how to fix it on its platform (bots/commands/format.py: unreachable).
+    reach: Literal["check", "missing"] | None = None
+    card: Card | None = None
 
     @classmethod
     def text(cls, *parts: str | Span, error: bool = False) -> Reply:
@@ -106,6 +126,17 @@ class Reply:
 
     def bullet(self, *parts: str | Span) -> Reply:
         return self.add("• ", *parts)
+
+    def as_card(self, colour: Colour = "blue") -> Reply:
+        """Show it as a card where the platform can; the first line is the title."""
+        self.card = Card(colour, len(self.lines) - 1 if self.lines else 0)
+        return self
+
+    def mark_field(self) -> Reply:
+        """The last line is a name/value field of the card."""
+        if self.card is not None and self.lines:
+            self.card.fields.append(len(self.lines) - 1)
+        return self
 
     def blank(self) -> Reply:
         self.lines.append(())
@@ -120,6 +151,10 @@ class Reply:
         """Append another reply's lines and buttons (e.g. a badge notice after a check-in)."""
         if self.lines and other.lines:
             self.blank()
+        if self.card is None and other.card is not None:  # its lines move down: so does the card
+            shift = len(self.lines)
+            card = other.card
+            self.card = Card(card.colour, card.title + shift, [i + shift for i in card.fields])
         self.lines.extend(other.lines)
         self.buttons.extend(other.buttons)
         if self.image is None and other.image is not None:
@@ -128,6 +163,7 @@ class Reply:
         self.files.extend(other.files)
         self.private = self.private or other.private
         self.owner = self.owner if self.owner is not None else other.owner
+        self.reach = self.reach or other.reach
         return self
 
     def plain(self) -> str:
@@ -156,6 +192,10 @@ class Reply:
                 data[flag] = True
         if self.owner is not None:
             data["owner"] = self.owner
+        if self.reach is not None:
+            data["reach"] = self.reach
+        if self.card is not None:
+            data["card"] = [self.card.colour, self.card.title, self.card.fields]
         if self.ack is not None:
             data["ack"] = self.ack
         return data
@@ -178,6 +218,10 @@ class Reply:
             private=bool(data.get("private")),
             owner=data.get("owner"),
             error=bool(data.get("error")),
+            reach=data.get("reach"),
+            card=Card(data["card"][0], data["card"][1], list(data["card"][2]))
+            if "card" in data
+            else None,
             ack=data.get("ack"),
         )
 

@@ -22,6 +22,7 @@ from core.challenges.lifecycle import lifecycle_tick
 from core.delivery import prune
 from core.groups.digest import digest_tick
 from core.reminders import BATCH, TickResult, enqueue_due_nudges, enqueue_due_reminders
+from core.rewards import freeze_tick
 from core.storage.db import Database
 from core.storage.models import Challenge, Group, Habit, User
 
@@ -116,6 +117,10 @@ async def challenges_next(db: Database, after: datetime) -> datetime | None:
     return min(later) if later else None
 
 
+async def freezes_next(db: Database, after: datetime) -> datetime | None:
+    return await _min_after(db, User.next_freeze_at, after)
+
+
 async def digests_next(db: Database, after: datetime) -> datetime | None:
     return await _min_after(db, Group.next_digest_at, after)
 
@@ -140,12 +145,18 @@ async def prune_outbox(db: Database, now: datetime) -> int:
 
 
 def default_ticks() -> list[Tick]:
-    """A fresh list (Every keeps state): reminders, nudges, the challenges' lifecycle and group
-    digests, and outbox housekeeping. More can be appended by whoever wires the app."""
+    """A fresh list (Every keeps state): reminders, nudges, the challenges' lifecycle, group
+    digests, streak freezes after local midnight, and outbox housekeeping. More can be
+    appended by whoever wires the app."""
     return [
         Tick("reminders", reminders, reminders_next),
         Tick("nudges", nudges, nudges_next),
         Tick("challenges", session_tick(lifecycle_tick, 50), challenges_next),
         Tick("digests", session_tick(digest_tick, 100), digests_next),
+        Tick(
+            "freezes",
+            session_tick(freeze_tick.freeze_tick, freeze_tick.BATCH),
+            freezes_next,
+        ),
         Tick("prune", Every(timedelta(hours=1), prune_outbox), never_due),
     ]

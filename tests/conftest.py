@@ -96,12 +96,39 @@ class Say:
         group: str | None = None,
         admin: bool = False,
         platform: str = "console",
+        button: Reply | None = None,
     ) -> Reply:
+        """With `button`, `text` is the pressed button's action text, as that reply's owner."""
         chat = Chat("group", group, title=group) if group else Chat("private", user)
         inv = Invocation(
-            platform, user, user.capitalize(), chat, text=text, is_admin=admin, username=user
+            platform,
+            user,
+            user.capitalize(),
+            chat,
+            text=text,
+            is_admin=admin,
+            username=user,
+            button=button is not None,
+            button_owner=button.owner if button is not None else None,
         )
         return await execute(self.deps, inv)
+
+    async def press(self, reply: Reply, label: str = "", **kwargs: object) -> Reply:
+        """Press the first button whose label contains `label`, as a platform would."""
+        for row in reply.buttons:
+            for b in row:
+                if label in b.label:
+                    text = f"/{b.action.command} {b.action.args}".strip()
+                    return await self(text, button=reply, **kwargs)  # type: ignore[arg-type]
+        labels = [b.label for row in reply.buttons for b in row]
+        raise AssertionError(f"no button {label!r} in {labels}")
+
+    async def confirmed(self, text: str, **kwargs: object) -> Reply:
+        """Send a destructive command and press its confirm button (the first one)."""
+        asked = await self(text, **kwargs)  # type: ignore[arg-type]
+        if asked.error or not asked.buttons:
+            return asked
+        return await self.press(asked, **kwargs)
 
     async def text(self, *args: object, **kwargs: object) -> str:
         return (await self(*args, **kwargs)).plain()  # type: ignore[arg-type]

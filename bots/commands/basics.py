@@ -37,11 +37,44 @@ async def start(ctx: Ctx, args: dict[str, Any]) -> Reply:
     )
 
 
+def group_intro() -> Reply:
+    """What the bot says when it is added to a group or server: what it does there, and how
+    admins start."""
+    return (
+        Reply.text("👋 Hi, I'm ", bold("Habitbot"), ": I help this group build habits together.")
+        .add(
+            "Admins start a challenge: ",
+            cmd("challenge new", "30 days of reading", days=30, habits="Read"),
+            ", and choose where announcements go: ",
+            cmd("group settings", announce="here", digest="20:00"),
+        )
+        .add(
+            "Members join it with ",
+            cmd("join", 1),
+            ", check in with ",
+            cmd("done", "Read"),
+            " and compare on ",
+            cmd("leaderboard"),
+            ".",
+        )
+        .add(
+            "Personal answers (",
+            cmd("today"),
+            ", ",
+            cmd("stats"),
+            ") go to each person privately. ",
+            cmd("help"),
+            " lists everything.",
+        )
+    )
+
+
 @command(
     "help",
     "List the commands, or show how to use one",
     Arg("command", "a command to explain, e.g. habit", "text"),
     group=True,
+    personal=True,
 )
 async def help_(ctx: Ctx, args: dict[str, Any]) -> Reply:
     tops = REGISTRY.tops()
@@ -95,6 +128,7 @@ def _group_desc(top: str, subs: list[str | None]) -> str:
     "Show or set your time zone (IANA name, e.g. Europe/Berlin)",
     Arg("zone", "an IANA time zone like Europe/Berlin or America/New_York", "timezone"),
     examples=("/timezone Europe/Berlin",),
+    personal=True,
 )
 async def timezone(ctx: Ctx, args: dict[str, Any]) -> Reply:
     zone = args.get("zone")
@@ -116,6 +150,7 @@ async def timezone(ctx: Ctx, args: dict[str, Any]) -> Reply:
     Arg("quiet", "quiet hours like 22:00-07:00, or off", "word", keyword=True, max_length=16),
     examples=("/settings quiet=22:00-07:00 nudges=off",),
     private=True,
+    personal=True,
 )
 async def settings(ctx: Ctx, args: dict[str, Any]) -> Reply:
     user = ctx.user

@@ -8,6 +8,7 @@ from datetime import date
 from typing import Any
 
 from bots.charts import bar_chart_png, grid_text
+from bots.commands.buttons import ask
 from bots.commands.context import Ctx
 from bots.commands.format import pct
 from bots.commands.registry import Arg, command
@@ -72,6 +73,7 @@ def _line(reply: Reply, c: Challenge, today: date) -> None:
     "This group: members, challenges, announcements, digest",
     default=True,
     group=True,
+    only="group",
 )
 async def group_show(ctx: Ctx, args: dict[str, Any]) -> Reply:
     group = _require_group(ctx)
@@ -115,6 +117,7 @@ async def group_show(ctx: Ctx, args: dict[str, Any]) -> Reply:
     admin=True,
     examples=("/group settings announce=here digest=20:00 timezone=Europe/Berlin",),
     group=True,
+    only="group",
 )
 async def group_settings(ctx: Ctx, args: dict[str, Any]) -> Reply:
     group = _require_group(ctx)
@@ -369,10 +372,23 @@ async def challenge_invite(ctx: Ctx, args: dict[str, Any]) -> Reply:
     examples=("/challenge end 12",),
     admin=True,
     group=True,
+    confirm=True,
 )
 async def challenge_end(ctx: Ctx, args: dict[str, Any]) -> Reply:
     c = await get_visible(ctx.session, args["challenge"], ctx.user, ctx.group, ctx.inv.is_admin)
     await require_manager(ctx.session, c, ctx.user, ctx.group, ctx.inv.is_admin)
+    if c.status == "ended":
+        raise InvalidInput(f"{c.title!r} has already ended.")
+    if not ctx.confirmed:
+        return ask(
+            ctx,
+            "End ",
+            bold(c.title),
+            f" now? {_people(c.participant_count)} joined; the final board is announced "
+            "and rewards are paid.",
+            yes="🏁 End it now",
+            values={"challenge": str(c.id)},
+        )
     await end_early(ctx.session, c, challenge_today(c, ctx.now))
     final = await lifecycle.finalize(ctx.session, c, ctx.now, early=True)
     reply = Reply.text("🏁 ", bold(c.title), " has ended. ", _winners_line(final.board.rows))
@@ -437,7 +453,7 @@ async def leaderboard_(ctx: Ctx, args: dict[str, Any]) -> Reply:
 
 def _board_reply(c: Challenge, board: Board, me: int, final: bool) -> Reply:
     title = f"{'Final board' if final else 'Leaderboard'}: {c.title}"
-    reply = Reply.text(bold(title))
+    reply = Reply.text(bold(title)).as_card("gold")
     if not board.participants:
         return reply.add("Nobody has joined yet. ", cmd("join", c.id))
     if c.status == "scheduled":
@@ -459,7 +475,7 @@ def _board_reply(c: Challenge, board: Board, me: int, final: bool) -> Reply:
         reply.add(f"… you are #{board.me.rank} of {board.participants} ({_rate(board.me)})")
     reply.add(
         f"Together: {pct(board.collective)} of the tasks so far ({_people(board.participants)})"
-    )
+    ).mark_field()
     reply.image = bar_chart_png(
         [(f"{r.rank}. {r.name}", r.rate) for r in board.rows] + [("Together", board.collective)],
         title=c.title,
@@ -493,7 +509,7 @@ async def progress(ctx: Ctx, args: dict[str, Any]) -> Reply:
             cells[(i, day)] = None if day > today else (i, day) in grid.done
     done = len(grid.done)
     due = sum(1 for v in cells.values() if v is not None)
-    reply = Reply.text(bold(f"Your progress: {c.title}"), f" — {done}/{due} done")
+    reply = Reply.text(bold(f"Your progress: {c.title}"), f" — {done}/{due} done").as_card("green")
     for line in grid_text(grid.habits, grid.days, cells).splitlines():
         reply.add(code(line))
     return reply

@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -13,6 +13,9 @@ from core.clock import Clock, local_date
 from core.planning.planner import ChatModel
 from core.storage.db import Database
 from core.storage.models import Account, Group, User
+
+if TYPE_CHECKING:
+    from bots.commands.registry import Command
 
 
 @dataclass(frozen=True)
@@ -71,6 +74,9 @@ class Ctx:
     group: Group | None
     now: datetime
     first_visit: bool = False
+    command: Command | None = None  # what runs, and its raw values: buttons run it again
+    raw: dict[str, str] = field(default_factory=dict)
+    confirmed: bool = False  # pressed the confirm button of a destructive command
     # What the command's `prepare` step worked out before the unit of work began (an answer
     # from the AI planner, which must not hold the database's write lock while it thinks).
     prepared: Any = None

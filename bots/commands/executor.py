@@ -5,11 +5,13 @@ from __future__ import annotations
 import difflib
 import logging
 import secrets
+from dataclasses import replace
 from datetime import datetime
 from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bots.commands.buttons import CANCELLED, Controls, paginate, pick, split_controls
 from bots.commands.context import Ctx, Deps, Invocation
 from bots.commands.registry import REGISTRY, Command, Registry
 from bots.commands.usage import Refused, cmd, usage
@@ -17,6 +19,7 @@ from bots.parsing import UsageError, convert_all, parse_text, split_command
 from bots.reply import Reply, Span, bold, code
 from core.errors import DomainError
 from core.groups.service import enter_group
+from core.habits.names import Ambiguous
 from core.rewards.freezes import apply_missed_day_freezes
 from core.users.accounts import resolve_account
 from core.users.lookup import merged_into
@@ -45,11 +48,15 @@ class AlreadyAnswered(Exception):
 async def execute(
     deps: Deps, inv: Invocation, registry: Registry = REGISTRY, answer: Answer | None = None
 ) -> Reply:
+    controls = Controls()
+    if inv.button and inv.text:  # only a signed button can confirm or turn a page
+        text, controls = split_controls(inv.text)
+        inv = replace(inv, text=text)
     try:
         found = find(inv, registry)
         if not isinstance(found, Reply):
             command, raw = found
-            return await _run(deps, inv, command, raw, answer)
+            return await _run(deps, inv, command, raw, answer, controls)
         reply = found
     except AlreadyAnswered:
         raise
@@ -90,6 +97,18 @@ def find(inv: Invocation, registry: Registry) -> tuple[Command, dict[str, str]] 
         return _unknown(command.top, registry, words[1:2])
     rest = (inv.text or "").strip().lstrip("/").split(None, used)
     return command, parse_text(command, rest[used] if len(rest) > used else "")
+
+
+def _which_one(command: Command, raw: dict[str, str], error: Ambiguous) -> Reply:
+    """A name that matches several: the message, and a button per match that runs the same
+    command with that one (by #id). Private: the matches are the caller's own."""
+    named = [a.name for a in command.args if raw.get(a.name, "").strip() == error.query]
+    named = named or [a.name for a in command.args if a.complete == "habit"]
+    reply = Reply.text(str(error))
+    if named:
+        reply.buttons = pick(command, raw, named[0], error.choices)
+    reply.private = True
+    return reply
 
 
 def _unknown(name: str, registry: Registry, typed: list[str] | None = None) -> Reply:
@@ -133,7 +152,12 @@ def _usage(inv: Invocation, registry: Registry) -> Span:
 
 
 async def _run(
-    deps: Deps, inv: Invocation, command: Command, raw: dict[str, str], answer: Answer | None
+    deps: Deps,
+    inv: Invocation,
+    command: Command,
+    raw: dict[str, str],
+    answer: Answer | None,
+    controls: Controls,
 ) -> Reply:
     prepared = await command.prepare(deps, inv, raw) if command.prepare is not None else None
     now = deps.clock.now()
@@ -165,15 +189,24 @@ async def _run(
                 now,
                 channel=inv.chat.channel,
             )
+        confirmed = command.confirm and controls.confirm == "yes"
         ctx = Ctx(
-            session, deps, inv, user, account, group, now, first_visit=created, prepared=prepared
+            session, deps, inv, user, account, group, now, created, command, raw, confirmed,
+            prepared,
         )
         args = convert_all(command, raw, ctx.today)
         frozen = await apply_missed_day_freezes(session, user, ctx.today, now)
         if frozen:
             days = ", ".join(d.strftime("%a %d %b") for d in frozen)
             notices.append(Reply.text("🧊 A streak freeze covered ", bold(days), "."))
-        reply = await command.handler(ctx, args)
+        if command.confirm and controls.confirm == "no":
+            reply = Reply.text(CANCELLED)
+        else:
+            try:
+                reply = await command.handler(ctx, args)
+            except Ambiguous as error:
+                reply = _which_one(command, raw, error)
+        paginate(reply, controls.page, command, raw)
         reply.private = reply.private or command.private
         reply.owner = None if reply.shared else user.id
         for notice in notices:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bots.commands.context import Ctx
 from bots.commands.usage import usage
 from bots.reply import Reply, bold
 from core.habits.service import schedule_of
@@ -62,3 +63,19 @@ def quiet_notice(user: User, habit: Habit) -> Reply:
                 f"it arrives at {clash.held_until}."
             )
     return reply
+
+
+def reach_check(ctx: Ctx, reply: Reply, habit: Habit) -> Reply:
+    """Flag a reply that set reminders where the bot may not reach the user privately."""
+    if not habit.remind_at:
+        return reply
+    if ctx.account.private_chat is None or ctx.account.unreachable:
+        reply.reach = "missing"
+    elif ctx.group is not None:
+        reply.reach = "check"
+    return reply
+
+
+def unreachable() -> Reply:
+    """What the adapter adds when it cannot write to the user privately; it adds its fix."""
+    return Reply.text("⚠️ I can't message you privately yet, so your reminders can't reach you.")

@@ -6,6 +6,7 @@ from datetime import timedelta
 from typing import Any
 
 from bots.charts import heatmap_png, heatmap_text
+from bots.commands.buttons import ask
 from bots.commands.context import Ctx
 from bots.commands.format import (
     amount_text,
@@ -13,6 +14,7 @@ from bots.commands.format import (
     habit_line,
     pct,
     quiet_notice,
+    reach_check,
     streak_text,
 )
 from bots.commands.plans import add_today_tasks
@@ -77,6 +79,7 @@ def done_button(habit_id: int, label: str) -> Button:
         "/habit add Read every=day remind=21:00 target=20 unit=pages",
         "/habit add Smoking kind=quit",
     ),
+    personal=True,
 )
 async def habit_add(ctx: Ctx, args: dict[str, Any]) -> Reply:
     options = {k: args[k] for k in ("remind", "target", "unit", "kind") if k in args}
@@ -89,12 +92,15 @@ async def habit_add(ctx: Ctx, args: dict[str, Any]) -> Reply:
     if habit.remind_at and ctx.user.timezone == "UTC":
         reply.add("Reminders use UTC until you set ", cmd("timezone"), ".")
     reply.extend(quiet_notice(ctx.user, habit))
+    reach_check(ctx, reply, habit)
     return reply.add("Check in with ", cmd("done", habit.name), ".").button_row(
         done_button(habit.id, "Done today")
     )
 
 
-@command("habit list", "List your habits", aliases=("habits",), default=True, private=True)
+@command(
+    "habit list", "List your habits", aliases=("habits",), default=True, private=True, personal=True
+)
 async def habit_list(ctx: Ctx, args: dict[str, Any]) -> Reply:
     habits = await list_habits(ctx.session, ctx.user.id)
     if not habits:
@@ -116,6 +122,7 @@ async def habit_list(ctx: Ctx, args: dict[str, Any]) -> Reply:
     UNIT,
     KIND,
     examples=("/habit edit Read every=weekdays remind=off", "/habit edit Read rename=Reading"),
+    personal=True,
 )
 async def habit_edit(ctx: Ctx, args: dict[str, Any]) -> Reply:
     habit = await find_habit(ctx.session, ctx.user.id, args["name"])
@@ -126,12 +133,29 @@ async def habit_edit(ctx: Ctx, args: dict[str, Any]) -> Reply:
         raise Refused("Say what to change, e.g. ", cmd("habit edit", "Read", every="weekdays"), ".")
     await edit_habit(ctx.session, ctx.user, habit, changes, ctx.now)
     reply = Reply.text("Updated ", bold(habit.name), f": {habit_line(habit)}.")
-    return reply.extend(quiet_notice(ctx.user, habit))
+    reply.extend(quiet_notice(ctx.user, habit))
+    return reach_check(ctx, reply, habit) if "remind" in changes else reply
 
 
-@command("habit remove", "Remove a habit and its history", NAME, examples=("/habit remove Read",))
+@command(
+    "habit remove",
+    "Remove a habit and its history",
+    NAME,
+    examples=("/habit remove Read",),
+    confirm=True,
+    personal=True,
+)
 async def habit_remove(ctx: Ctx, args: dict[str, Any]) -> Reply:
     habit = await find_habit(ctx.session, ctx.user.id, args["name"])
+    if not ctx.confirmed:  # the button names the habit by id: a prefix never removes one
+        return ask(
+            ctx,
+            "Remove ",
+            bold(habit.name),
+            " and all its check-ins? This cannot be undone.",
+            yes=f"🗑 Remove {habit.name}"[:40],
+            values={"name": f"#{habit.id}"},
+        )
     await remove_habit(ctx.session, habit)
     return Reply.text("Removed ", bold(habit.name), " and its check-ins.")
 
@@ -143,6 +167,7 @@ async def habit_remove(ctx: Ctx, args: dict[str, Any]) -> Reply:
     Arg("amount", "how much, for a habit with a target", "number", min=0.001, max=1_000_000),
     examples=("/done Read", "/done Read 25"),
     group=True,
+    personal=True,
 )
 async def done(ctx: Ctx, args: dict[str, Any]) -> Reply:
     if "habit" not in args:
@@ -187,22 +212,31 @@ async def _pending(ctx: Ctx) -> Reply:
     Arg("habit", "which habit", "text", required=True, complete="habit"),
     Arg("yesterday", "undo yesterday's check-in instead of today's", "flag"),
     examples=("/undo Read", "/undo Read yesterday"),
+    personal=True,
 )
 async def undo_(ctx: Ctx, args: dict[str, Any]) -> Reply:
     habit = await find_habit(ctx.session, ctx.user.id, args["habit"])
     day = ctx.today - timedelta(days=1) if args.get("yesterday") else ctx.today
     when = "yesterday" if args.get("yesterday") else "today"
-    if not await undo(ctx.session, ctx.user, habit, day, ctx.now):
+    coins = await undo(ctx.session, ctx.user, habit, day, ctx.now)
+    if coins is None:
         return Reply.text(bold(habit.name), f" has no check-in {when}; nothing to undo.")
-    return Reply.text("↩️ Undid ", bold(habit.name), f" for {when}.")
+    reply = Reply.text("↩️ Undid ", bold(habit.name), f" for {when}.")
+    return reply.add(f"🪙 −{coins} coins") if coins else reply
 
 
-@command("today", "Today's checklist: done, pending, not scheduled", group=True, private=True)
+@command(
+    "today",
+    "Today's checklist: done, pending, not scheduled",
+    group=True,
+    private=True,
+    personal=True,
+)
 async def today(ctx: Ctx, args: dict[str, Any]) -> Reply:
     items = await today_items(ctx.session, ctx.user.id, ctx.today)
     if not items:
         return Reply.text("No habits yet. Add one: ", cmd("habit add", "Read", every="day"))
-    reply = Reply.text(bold(f"Today, {ctx.today:%a %d %b}"))
+    reply = Reply.text(bold(f"Today, {ctx.today:%a %d %b}")).as_card()
     for item in items:
         habit = item.habit
         progress = ""
@@ -217,6 +251,8 @@ async def today(ctx: Ctx, args: dict[str, Any]) -> Reply:
             reply.add("➖ ", italic(habit.name), " (not scheduled today)")
     done_count = sum(i.done for i in items)
     due = sum(i.scheduled or i.done for i in items)
+    if reply.card is not None and due and done_count == due:
+        reply.card.colour = "green"  # all done today
     return await add_today_tasks(ctx, reply.add(f"{done_count}/{due} done"))
 
 
@@ -226,6 +262,7 @@ async def today(ctx: Ctx, args: dict[str, Any]) -> Reply:
     Arg("habit", "one habit (leave out for all)", "text", complete="habit"),
     group=True,
     private=True,
+    personal=True,
 )
 async def stats(ctx: Ctx, args: dict[str, Any]) -> Reply:
     habit_id = None
@@ -238,19 +275,22 @@ async def stats(ctx: Ctx, args: dict[str, Any]) -> Reply:
     if habit_id is not None:
         s = all_stats[0]
         reply = Reply.text(bold(s.habit.name), f" — {s.habit.kind}, {habit_line(s.habit)}")
-        reply.bullet(f"streak: {streak_text(s.streak, s.habit.kind)} (best {s.streak.best})")
+        reply.as_card()
+        streak = streak_text(s.streak, s.habit.kind)
+        reply.bullet(f"streak: {streak} (best {s.streak.best})").mark_field()
         reply.bullet(f"completion: {pct(s.rate7)} last 7 days, {pct(s.rate30)} last 30 days")
+        reply.mark_field()
         reply.bullet(f"strength: {pct(s.strength)}", f" — {_strength_word(s.strength)}")
-        reply.bullet(f"check-ins: {s.total}")
+        reply.mark_field().bullet(f"check-ins: {s.total}").mark_field()
         values, title = s.values, s.habit.name
     else:
-        reply = Reply.text(bold("Your habits"))
+        reply = Reply.text(bold("Your habits")).as_card()
         for s in all_stats:
             reply.bullet(
                 bold(s.habit.name),
                 f": streak {streak_text(s.streak, s.habit.kind)} (best {s.streak.best}), "
                 f"7d {pct(s.rate7)}, 30d {pct(s.rate30)}, strength {pct(s.strength)}",
-            )
+            ).mark_field()
         values, title = combined_values(all_stats, since), "All habits"
     reply.image = heatmap_png(values, ctx.today, title=f"{title} — last 26 weeks")
     reply.image_name = "heatmap.png"

@@ -59,6 +59,15 @@ class Command:
     # delivered privately (Telegram private chat, Discord ephemeral), never to the group.
     private: bool = False
     examples: tuple[str, ...] = ()
+    # Destructive: the handler asks first and acts only from its confirm button
+    # (bots/commands/buttons.py: ask, Ctx.confirmed).
+    confirm: bool = False
+    # Where it makes sense: "group" only in a group (Discord: not offered in DMs), "private"
+    # only in a private chat (Discord: not offered in servers); None: both.
+    only: Literal["group", "private"] | None = None
+    # About the caller alone (their habits, balances, settings): works wherever they are, so
+    # Discord offers it as a user-installed app too (any server, any DM).
+    personal: bool = False
     details: tuple[str, ...] = ()  # rules worth knowing, shown by /help <command>
     prepare: Prepare | None = None
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from bots.commands.context import Ctx
 from bots.commands.registry import command
 from bots.commands.usage import cmd
+from bots.notifications import renders
 from bots.reply import Reply, bold
 from core.rewards.badges import badge_title
 from core.rewards.claims import GEM_CYCLE, format_gems
@@ -14,7 +16,13 @@ from core.rewards.ledger import FREEZE_PRICE_GEMS, MAX_FREEZES, balances
 from core.rewards.service import buy_freeze, claim, user_badges
 
 
-@command("claim", "Claim today's streak reward (gems, on a 7-day cycle)", group=True, private=True)
+@command(
+    "claim",
+    "Claim today's streak reward (gems, on a 7-day cycle)",
+    group=True,
+    private=True,
+    personal=True,
+)
 async def claim_(ctx: Ctx, args: dict[str, Any]) -> Reply:
     result = await claim(ctx.session, ctx.user, ctx.today, ctx.now)
     cycle = " ".join("●" if d <= result.cycle_day else "○" for d in range(1, len(GEM_CYCLE) + 1))
@@ -25,7 +33,7 @@ async def claim_(ctx: Ctx, args: dict[str, Any]) -> Reply:
     )
 
 
-@command("wallet", "Your coins, gems, streak freezes and badges", private=True)
+@command("wallet", "Your coins, gems, streak freezes and badges", private=True, personal=True)
 async def wallet(ctx: Ctx, args: dict[str, Any]) -> Reply:
     money = await balances(ctx.session, ctx.user.id)
     badges = await user_badges(ctx.session, ctx.user.id)
@@ -39,7 +47,7 @@ async def wallet(ctx: Ctx, args: dict[str, Any]) -> Reply:
     return reply
 
 
-@command("badges", "The badges you have earned", private=True)
+@command("badges", "The badges you have earned", private=True, personal=True)
 async def badges_(ctx: Ctx, args: dict[str, Any]) -> Reply:
     badges = await user_badges(ctx.session, ctx.user.id)
     if not badges:
@@ -50,10 +58,25 @@ async def badges_(ctx: Ctx, args: dict[str, Any]) -> Reply:
     return reply
 
 
-@command("freeze buy", "Buy a streak freeze with gems; it covers one missed day", private=True)
+@command(
+    "freeze buy",
+    "Buy a streak freeze with gems; it covers one missed day",
+    private=True,
+    personal=True,
+)
 async def freeze_buy(ctx: Ctx, args: dict[str, Any]) -> Reply:
     money = await buy_freeze(ctx.session, ctx.user, ctx.now)
     return Reply.text(
         f"🧊 Bought a streak freeze ({money.freezes}/{MAX_FREEZES}). ",
         f"Gems left: {format_gems(money.gems)}. It is used automatically on a missed day.",
+    )
+
+
+@renders("freeze_used")
+def _freeze_used(data: dict[str, Any]) -> Reply:
+    """A streak freeze the freeze tick used for a missed day, told when it happened."""
+    days = ", ".join(f"{date.fromisoformat(d):%a %d %b}" for d in data["days"])
+    return Reply.text(
+        "🧊 You missed ", bold(days), ": a streak freeze covered it, so your streaks go on. ",
+        cmd("wallet"), " shows the freezes you have left.",
     )

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TextIO
 
 from bots.commands import Chat, Deps, Invocation, execute
+from bots.commands.format import unreachable
 from bots.console.render import render
 from bots.reply import Button, Reply
 from core.clock import FakeClock
@@ -96,6 +97,7 @@ class Console:
                 self.write(f"No button {line}; {pick}.")
                 return True
             action = self.buttons[index].action
+            # The terminal is its user's own: a typed number is a press of that button.
             await self.send(f"/{action.command} {action.args}".strip(), pressed=True)
             return True
         if not line.startswith("/"):
@@ -130,6 +132,8 @@ class Console:
             plain=plain,
         )
         reply = await execute(self.deps, inv)
+        if reply.reach == "missing":  # a group-only console user has no private chat yet
+            reply.extend(unreachable().add("Type :private and send any command; then they will."))
         self.show(reply)
         return reply
 

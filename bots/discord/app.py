@@ -17,8 +17,9 @@ import discord
 
 from bots.answers import Receipts
 from bots.commands import Deps
+from bots.commands.basics import group_intro
 from bots.discord.notifier import DiscordNotifier
-from bots.discord.render import NO_MENTIONS, ActionButton, AskButton
+from bots.discord.render import NO_MENTIONS, ActionButton, AskButton, render
 from bots.discord.tree import HabitbotTree
 
 log = logging.getLogger("habitbot.discord")
@@ -71,6 +72,18 @@ class _Habitbot:
         if self.sync_commands:
             await self.sync_tree()
 
+    async def on_guild_join(self, guild: discord.Guild) -> None:
+        """Added to a server: say what the bot does there, in a channel it may write to."""
+        channel = writable_channel(guild)
+        if channel is None:
+            log.info("joined guild %s; no channel to introduce myself in", guild.id)
+            return
+        try:
+            for message in (await render(self.deps, group_intro())).messages():
+                await channel.send(**message)
+        except discord.HTTPException as error:
+            log.warning("could not introduce myself in guild %s: %s", guild.id, error)
+
     async def sync_tree(self) -> None:
         try:
             if self.dev_guild:
@@ -86,6 +99,22 @@ class _Habitbot:
         except discord.HTTPException:
             # The bot still answers with what Discord has from the last sync.
             log.exception("syncing the slash commands failed")
+
+
+def writable_channel(guild: discord.Guild) -> discord.TextChannel | None:
+    """The server's system channel if the bot may write there, else its first text channel
+    that it may."""
+    me = guild.me
+
+    def fits(channel: discord.TextChannel | None) -> bool:
+        if channel is None or me is None:
+            return False
+        allowed = channel.permissions_for(me)
+        return allowed.view_channel and allowed.send_messages
+
+    if fits(guild.system_channel):
+        return guild.system_channel
+    return next((c for c in sorted(guild.text_channels, key=lambda c: c.position) if fits(c)), None)
 
 
 class HabitbotDiscord(_Habitbot, discord.Client):

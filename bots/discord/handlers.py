@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from functools import cache
 from typing import Any, Protocol, cast
 from zoneinfo import available_timezones
@@ -30,11 +30,15 @@ from discord import app_commands
 from bots.actions import Pressed, pressed
 from bots.answers import OutboxAnswer, Receipts
 from bots.commands import REGISTRY, Chat, Deps, Invocation, execute
+from bots.commands.format import unreachable
+from bots.commands.registry import Arg
+from bots.commands.suggest import suggestions
 from bots.discord.render import Rendered, render
 from bots.reply import Reply
 from core.challenges.service import challenge_suggestions
 from core.habits.names import name_key
 from core.habits.service import list_habits
+from core.users.accounts import set_private_chat_reachable
 from core.users.lookup import account_user_id
 
 log = logging.getLogger("habitbot.discord")
@@ -44,6 +48,11 @@ DM_PREFIX = "dm:"
 MAX_CHOICES = 25
 EXPIRED = "This button has expired. Use the command instead (/help lists them)."
 PRIVATE_NOTE = "🔒 Only you can see the answer."
+REMINDERS_HERE = "⏰ Your Habitbot reminders will arrive here."
+DM_FIX = (
+    "To get them, allow direct messages from this server's members (the server's menu ▸ "
+    "Privacy Settings ▸ Direct Messages), then set the reminder again."
+)
 
 
 class HasDeps(Protocol):
@@ -65,7 +74,9 @@ def invocation(
     button: Pressed | None = None,
 ) -> Invocation:
     user = interaction.user
-    if interaction.guild_id is None:
+    if interaction.guild_id is None or not interaction.is_guild_integration():
+        # DMs, and a server or group DM reached through the user's own install of the app:
+        # the bot is not a member there, so it is the user's own context, not a group's.
         chat = Chat("private", f"{DM_PREFIX}{user.id}")
         is_admin = False
     else:
@@ -96,10 +107,15 @@ def invocation(
     )
 
 
+def others_see(interaction: discord.Interaction[Any]) -> bool:
+    """A server, or another DM or group DM (a user install): not the bot's DM with the user."""
+    return interaction.guild_id is not None or interaction.context.private_channel
+
+
 def _ephemeral(interaction: discord.Interaction[Any], reply: Reply) -> bool:
     # A command's acknowledgment (a check-in) is for the asker; a press edits its message anyway.
     ack = reply.ack is not None and interaction.type == discord.InteractionType.application_command
-    return interaction.guild_id is not None and bool(reply.private or reply.error or ack)
+    return others_see(interaction) and bool(reply.private or reply.error or ack)
 
 
 def recorded(interaction: discord.Interaction[Any]) -> OutboxAnswer:
@@ -163,6 +179,8 @@ async def answer(
 
     async def prepare() -> Rendered:
         reply = await work
+        if reply.reach is not None and others_see(interaction):
+            await check_reach(interaction, reply)
         rendered = await render(client.deps, reply, _ephemeral(interaction, reply))
         rendered.error = reply.error
         return rendered
@@ -191,14 +209,39 @@ async def answer(
         await say_privately(interaction, f"Something went wrong (ref {ref}). Please try again.")
 
 
+async def check_reach(interaction: discord.Interaction[Any], reply: Reply) -> None:
+    """Reminders set from a server go to the person's DMs: try them now (a short note that says
+    where reminders arrive), so closed DMs (403, 50007) are told with the reply, not found out
+    by a reminder failing unseen. Records what was learnt either way."""
+    deps = _client(interaction).deps
+    try:
+        channel = await interaction.client.create_dm(interaction.user)
+        await channel.send(REMINDERS_HERE, allowed_mentions=discord.AllowedMentions.none())
+        reachable = True
+    except discord.Forbidden:
+        reachable = False
+    except discord.HTTPException as error:  # Discord is unwell: nothing learnt
+        log.warning("could not check DMs of %s: %s", interaction.user.id, error)
+        return
+    async with deps.db.session() as session:
+        chat = f"{DM_PREFIX}{interaction.user.id}"
+        await set_private_chat_reachable(session, PLATFORM, chat, reachable, deps.clock.now())
+    if not reachable:
+        reply.extend(unreachable().add(DM_FIX))
+
+
 async def _send(
     interaction: discord.Interaction[Any], rendered: Rendered, edit: bool = False
 ) -> None:
     first, *rest = rendered.messages()
-    if edit and not rendered.ephemeral and not rendered.error:
+    message = interaction.message
+    seen_alone = message is not None and message.flags.ephemeral  # only the presser sees it
+    if edit and not rendered.error and (seen_alone or not rendered.ephemeral):
         # A button's result replaces its message; the view is the result's own (or none).
+        # A private result replaces only a message that was private already.
         await interaction.response.edit_message(
             content=first["content"],
+            embeds=[first["embed"]] if "embed" in first else [],
             attachments=first.get("files", []),
             view=first.get("view"),
             allowed_mentions=first["allowed_mentions"],
@@ -220,6 +263,7 @@ async def _send_deferred(interaction: discord.Interaction[Any], rendered: Render
     first, *rest = messages
     edit: dict[str, Any] = {
         "content": first["content"],
+        "embeds": [first["embed"]] if "embed" in first else [],
         "allowed_mentions": first["allowed_mentions"],
     }
     if "files" in first:
@@ -280,6 +324,21 @@ async def complete_challenge(
         log.exception("challenge autocomplete failed")
         return []
     return [app_commands.Choice(name=f"#{c.id} {c.title}"[:100], value=str(c.id)) for c in found]
+
+
+def completer_for(
+    arg: Arg,
+) -> Callable[[discord.Interaction[Any], str], Awaitable[list[app_commands.Choice[str]]]]:
+    """Suggestions for a schedule, times or a date option (bots/commands/suggest.py)."""
+
+    async def complete(
+        interaction: discord.Interaction[Any], current: str
+    ) -> list[app_commands.Choice[str]]:
+        today = _client(interaction).deps.clock.now().date()
+        found = suggestions(arg, current[:100], today, MAX_CHOICES)
+        return [app_commands.Choice(name=label[:100], value=value) for label, value in found]
+
+    return complete
 
 
 @cache

@@ -9,7 +9,7 @@ can carry Manage Server; every other command keeps its registry name.
 from __future__ import annotations
 
 from bots.commands import REGISTRY
-from bots.commands.registry import Command, Registry
+from bots.commands.registry import Arg, Command, Registry
 from bots.reply import Usage
 
 
@@ -32,11 +32,17 @@ def slash_text(usage: Usage, registry: Registry = REGISTRY) -> str:
     words = [f"/{slash_path(command, registry)}"]
     if usage.template:
         for arg in command.args:
-            hint = "True" if arg.kind == "flag" else "|".join(arg.choices) or arg.hint
+            hint = "True" if yes_no(arg) else "|".join(arg.choices) or arg.hint
             body = f"{arg.name}:{hint or f'<{arg.name}>'}"
             words.append(body if arg.required else f"[{body}]")
     else:
-        kinds = {a.name: a.kind for a in command.args}
+        args = {a.name: a for a in command.args}
         for name, value in usage.values:
-            words.append(f"{name}:{'True' if kinds.get(name) == 'flag' else value}")
+            arg = args.get(name)
+            words.append(f"{name}:{'True' if arg is not None and yes_no(arg) else value}")
     return " ".join(words)
+
+
+def yes_no(arg: Arg) -> bool:
+    """A flag, or a choice with one value (announce=here): a boolean option on Discord."""
+    return arg.kind == "flag" or (arg.kind == "choice" and len(arg.choices) == 1)

@@ -269,6 +269,65 @@ async def view_for(deps: Deps, reply: Reply) -> discord.ui.View | None:
     return view
 
 
+# ------------------------------------------------------------------ cards
+COLOURS = {"blue": 0x5865F2, "green": 0x57F287, "gold": 0xFEE75C, "grey": 0x99AAB5}
+TITLE_LIMIT, FIELD_NAME_LIMIT, FIELD_LIMIT, FIELDS = 256, 256, 1024, 25
+DESCRIPTION_LIMIT, EMBED_LIMIT = 4096, 6000
+
+
+def _field(line: Line) -> tuple[str, str]:
+    """A bold span names the field; else the text before ": ". The rest is its value."""
+    spans = [sp for sp in line if sp.text.strip() not in ("•", "")]
+    named = next((i for i, sp in enumerate(spans) if sp.style == "bold"), None)
+    if named is not None:
+        name, rest = spans[named].text, spans[named + 1 :]
+    else:
+        text = "".join(sp.text for sp in spans)
+        name, _, value = text.partition(": ")
+        rest = [Span(value)]
+    value = line_md(tuple(rest)).lstrip(":—- ").strip()
+    return name.strip() or "·", value or "·"
+
+
+def embed_for(reply: Reply) -> discord.Embed | None:
+    """The reply as an embed when it is a card and fits Discord's embed limits, else None (it
+    then goes out as text)."""
+    card = reply.card
+    if card is None or not 0 <= card.title < len(reply.lines):
+        return None
+    title = "".join(sp.text for sp in reply.lines[card.title]).strip()
+    fields = [_field(reply.lines[i]) for i in card.fields if 0 <= i < len(reply.lines)]
+    skip = {card.title, *card.fields}
+    body = [
+        line_md(line)
+        for i, line in enumerate(reply.lines)
+        if i not in skip and not (line and all(sp.chat_only for sp in line))
+    ]
+    while body and not body[0].strip():
+        body.pop(0)
+    while body and not body[-1].strip():
+        body.pop()
+    description = "\n".join(body)
+    size = dc_len(title) + dc_len(description) + sum(dc_len(n) + dc_len(v) for n, v in fields)
+    if (
+        not title
+        or dc_len(title) > TITLE_LIMIT
+        or dc_len(description) > DESCRIPTION_LIMIT
+        or len(fields) > FIELDS
+        or any(dc_len(n) > FIELD_NAME_LIMIT or dc_len(v) > FIELD_LIMIT for n, v in fields)
+        or size > EMBED_LIMIT
+    ):
+        return None
+    embed = discord.Embed(
+        title=title, description=description or None, colour=COLOURS.get(card.colour)
+    )
+    for name, value in fields:
+        embed.add_field(name=name, value=value, inline=False)
+    if reply.image is not None:
+        embed.set_image(url=f"attachment://{reply.image_name or 'image.png'}")
+    return embed
+
+
 # ------------------------------------------------------------------ whole messages
 @dataclass
 class Rendered:
@@ -282,6 +341,7 @@ class Rendered:
     ephemeral: bool = False
     error: bool = False  # a refusal: never replaces the message a button sat on
     attachments: list[Attachment] = field(default_factory=list)
+    embed: discord.Embed | None = None  # a card: one message, instead of the text chunks
 
     def file(self) -> discord.File | None:
         """A fresh File each time: discord.py consumes the stream when it sends one."""
@@ -297,17 +357,20 @@ class Rendered:
 
     def messages(self) -> list[dict[str, Any]]:
         """Keyword arguments for each message: content, plus files/view on the last one."""
-        texts = self.texts or [""]
+        texts = [""] if self.embed is not None else self.texts or [""]
         out: list[dict[str, Any]] = [
             {"content": text, "allowed_mentions": NO_MENTIONS} for text in texts
         ]
         last = out[-1]
+        if self.embed is not None:
+            last["embed"] = self.embed
+            last["content"] = None
         files = self.files()
         if files:
             last["files"] = files
         if self.view is not None:
             last["view"] = self.view
-        if not last["content"]:
+        if not last["content"] and self.embed is None:
             # Discord refuses a message with nothing in it; an attachment alone is fine.
             last["content"] = None if files else "✅"
         return out
@@ -316,6 +379,7 @@ class Rendered:
 async def render(deps: Deps, reply: Reply, ephemeral: bool = False) -> Rendered:
     return Rendered(
         texts=chunks(reply),
+        embed=embed_for(reply),
         image=reply.image,
         image_name=reply.image_name or "image.png",
         image_alt=reply.image_alt,

@@ -1,9 +1,17 @@
 """The slash-command tree, generated from the command registry.
 
-"habit add" becomes the subcommand ``add`` of the group ``/habit``; each Arg becomes a typed
-option (int -> integer with min/max, number -> number, flag -> boolean, choice -> choices,
-everything else -> string with max_length) whose description is the Arg's. Options named
-``complete="habit"|"challenge"`` and time zones autocomplete.
+"habit add" becomes the subcommand ``add`` of the group ``/habit``; an admin subcommand among
+member ones becomes a command of its own (``/challenge-new``, bots/discord/names.py). Each Arg
+becomes a typed option (int -> integer with min/max, number -> number, flag -> boolean, choice
+-> choices, a choice with one value -> boolean, everything else -> string with max_length)
+whose description is the Arg's. Habits, challenges, time zones, schedules, times and dates
+autocomplete.
+
+Who sees what, per top-level command (Discord sets these on top-level commands only): admin
+commands need Manage Server (``default_member_permissions``; server admins can change it);
+``Command.only`` keeps a command out of DMs or out of servers (``contexts``); personal
+commands (``Command.personal``) are also user-installable (``integration_types``), so they
+work in any server and in any DM, answered ephemerally where others would see them.
 
 discord.py reads a command's options from its callback's signature, so each generated callback
 carries a synthesized ``__signature__`` (keyword-only ``o0, o1, ...`` renamed to the Arg names,
@@ -23,7 +31,9 @@ from discord import app_commands
 
 from bots.commands import REGISTRY
 from bots.commands.registry import Arg, Command, Registry
+from bots.commands.suggest import KINDS
 from bots.discord import handlers
+from bots.discord.names import slash_path, yes_no
 
 log = logging.getLogger("habitbot.discord")
 
@@ -37,6 +47,22 @@ COMPLETERS: dict[str, Completer] = {
     "challenge": handlers.complete_challenge,
     "timezone": handlers.complete_timezone,
 }
+MANAGE_SERVER = discord.Permissions(manage_guild=True)
+
+
+def _completer(arg: Arg) -> Completer | None:
+    if arg.kind == "choice":
+        return None  # Discord offers the choices themselves
+    if found := COMPLETERS.get(arg.complete or arg.kind):
+        return found
+    if arg.kind in KINDS:
+        return handlers.completer_for(arg)
+    return None
+
+
+def _switch(arg: Arg) -> bool:
+    """A choice with one value (announce=here) is a yes/no option on Discord."""
+    return arg.kind == "choice" and yes_no(arg)
 
 
 def describe(text: str) -> str:
@@ -45,7 +71,7 @@ def describe(text: str) -> str:
 
 
 def _annotation(arg: Arg) -> Any:
-    if arg.kind == "flag":
+    if arg.kind == "flag" or _switch(arg):
         return bool
     if arg.kind in ("int", "number"):
         kind: type = int if arg.kind == "int" else float
@@ -59,6 +85,8 @@ def _annotation(arg: Arg) -> Any:
 
 def _as_text(arg: Arg, value: Any) -> str:
     """Invocation values are strings, as if typed: flags "true"/"false", numbers as written."""
+    if _switch(arg):
+        return arg.choices[0] if value else ""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, float) and value.is_integer():
@@ -73,9 +101,9 @@ def slash_command(
 
     async def callback(interaction: discord.Interaction[Any], **options: Any) -> None:
         values = {
-            keys[key].name: _as_text(keys[key], value)
+            keys[key].name: text
             for key, value in options.items()
-            if value is not None
+            if value is not None and (text := _as_text(keys[key], value))
         }
         await handlers.on_command(interaction, command.name, values)
 
@@ -104,15 +132,11 @@ def slash_command(
     choices = {
         k: [app_commands.Choice(name=c[:100], value=c[:100]) for c in a.choices[:25]]
         for k, a in keys.items()
-        if a.kind == "choice" and a.choices
+        if a.kind == "choice" and a.choices and not _switch(a)
     }
     if choices:
         fn = app_commands.choices(**choices)(fn)
-    completers = {
-        k: COMPLETERS[a.complete or a.kind]
-        for k, a in keys.items()
-        if (a.complete or a.kind) in COMPLETERS and a.kind != "choice"
-    }
+    completers = {k: found for k, a in keys.items() if (found := _completer(a)) is not None}
     if completers:
         fn = app_commands.autocomplete(**completers)(fn)
     return app_commands.Command(
@@ -128,26 +152,61 @@ def _group_description(top: str, commands: list[Command]) -> str:
     return describe(f"{top.capitalize()}: {subs}")
 
 
+def slash_tops(registry: Registry = REGISTRY) -> dict[str, list[Command]]:
+    """The registry's commands by their top-level slash name, in declaration order."""
+    tops: dict[str, list[Command]] = {}
+    for command in registry.commands.values():
+        path = slash_path(command, registry)
+        tops.setdefault(path.split(" ", 1)[0], []).append(command)
+    return tops
+
+
+def contexts(commands: list[Command]) -> app_commands.AppCommandContext:
+    personal = all(c.personal for c in commands)
+    return app_commands.AppCommandContext(
+        guild=any(c.only != "private" for c in commands),
+        dm_channel=any(c.only != "group" for c in commands),
+        private_channel=personal,  # other people's DMs and group DMs: a user install only
+    )
+
+
+def installs(commands: list[Command]) -> app_commands.AppInstallationType:
+    return app_commands.AppInstallationType(guild=True, user=all(c.personal for c in commands))
+
+
+def _who_and_where(item: Any, commands: list[Command]) -> None:
+    where = contexts(commands)
+    item.allowed_contexts = where
+    item.allowed_installs = installs(commands)
+    item.guild_only = not where.dm_channel  # the older dm_permission field says the same
+    item.default_permissions = MANAGE_SERVER if all(c.admin for c in commands) else None
+
+
 def slash_commands(
     registry: Registry = REGISTRY,
 ) -> list[app_commands.Command[Any, ..., None] | app_commands.Group]:
     """Every top-level slash command: plain commands, and groups for names with a space."""
     out: list[app_commands.Command[Any, ..., None] | app_commands.Group] = []
-    for top, commands in registry.tops().items():
-        subs = [c for c in commands if c.sub]
+    for top, commands in slash_tops(registry).items():
+        subs = [c for c in commands if slash_path(c, registry) != top]
         if not subs:
-            out.append(slash_command(commands[0], top))
-            continue
-        if len(subs) != len(commands):
+            if len(commands) > 1:
+                raise ValueError(f"/{top} is declared twice")
+            item: Any = slash_command(commands[0], top)
+        elif len(subs) != len(commands):
             # Discord cannot run a command that has subcommands; the registry must choose.
             raise ValueError(f"/{top} is both a command and a group of subcommands")
-        group = app_commands.Group(name=top, description=_group_description(top, commands))
-        for command in subs:
-            assert command.sub is not None
-            if " " in command.sub:
-                raise ValueError(f"/{command.name}: only one level of subcommands is generated")
-            group.add_command(slash_command(command, command.sub, parent=group))
-        out.append(group)
+        else:
+            item = app_commands.Group(name=top, description=_group_description(top, commands))
+            for command in subs:
+                assert command.sub is not None
+                if " " in command.sub:
+                    raise ValueError(
+                        f"/{command.name}: only one level of subcommands is generated"
+                    )
+                item.add_command(slash_command(command, command.sub, parent=item))
+        _who_and_where(item, commands)
+        out.append(item)
     return out
 
 

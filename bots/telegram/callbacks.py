@@ -7,18 +7,35 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bots.actions import button_data
 from bots.commands import Deps
-from bots.reply import Reply
+from bots.reply import Button, Reply
 from bots.telegram.render import MAX_BUTTONS, MAX_ROW
 
 MAX_DATA = 64  # bytes of callback_data
 LABEL_LIMIT = 64
+TALL = 10  # rows; a keyboard taller than this pairs its one-button rows
+
+
+def _compact(rows: list[list[Button]]) -> list[list[Button]]:
+    """A page of one-button rows (20 habits) as two columns, so it fits a phone's screen."""
+    if len(rows) <= TALL:
+        return rows
+    out: list[list[Button]] = []
+    open_pair = False  # the last row holds one button that a second may join
+    for row in rows:
+        if len(row) == 1 and open_pair:
+            out[-1] = [*out[-1], row[0]]
+            open_pair = False
+        else:
+            out.append(list(row))
+            open_pair = len(row) == 1
+    return out
 
 
 async def keyboard(deps: Deps, reply: Reply) -> InlineKeyboardMarkup | None:
     """The reply's buttons as an inline keyboard; opens a unit of work only for long actions."""
     # A button that asks for text is left out: in a chat the person types it.
     rows = [[b for b in row if b.ask is None][:MAX_ROW] for row in reply.buttons]
-    rows = [row for row in rows if row]
+    rows = _compact([row for row in rows if row])
     budget = MAX_BUTTONS
     kept: list[list[tuple[str, str]]] = []
     for row in rows:

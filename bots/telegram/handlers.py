@@ -31,6 +31,8 @@ from aiogram.types import User as TgUser
 from bots.actions import Pressed, pressed
 from bots.answers import OutboxAnswer, Receipts
 from bots.commands import AlreadyAnswered, Answer, Chat, Deps, Invocation, execute
+from bots.commands.basics import group_intro
+from bots.commands.format import unreachable
 from bots.notify import Progress
 from bots.reply import Reply
 from bots.telegram.admins import AdminCache
@@ -151,7 +153,29 @@ async def deliver(
     answer: OutboxAnswer | None = None,
 ) -> None:
     """Answer where the command came from; private replies asked for in a group go to the
-    user's private chat, with a short note (or a deep link) left in the group."""
+    user's private chat, with a short note (or a deep link) left in the group. Reminders set
+    by someone the bot cannot write to privately come with the deep link too."""
+    await _deliver(bot, services, chat, user, reply, reply_to, answer)
+    if reply.reach == "missing":
+        notice = unreachable().add("Open a private chat with me, and they will:")
+        await bot.send_message(
+            chat.id,
+            chunks(notice)[0].html,
+            parse_mode=ParseMode.HTML,
+            reply_markup=await open_chat_button(bot),
+            reply_parameters=_quote(reply_to),
+        )
+
+
+async def _deliver(
+    bot: Bot,
+    services: Services,
+    chat: TgChat,
+    user: TgUser,
+    reply: Reply,
+    reply_to: int | None,
+    answer: OutboxAnswer | None,
+) -> None:
     deps = services.deps
     if (
         reply.ack
@@ -335,10 +359,11 @@ def build_router() -> Router:
             await answer_press(bot, services, query, message, reply, answer)
 
     @router.my_chat_member()
-    async def membership_changed(event: ChatMemberUpdated, services: Services) -> None:
+    async def membership_changed(event: ChatMemberUpdated, bot: Bot, services: Services) -> None:
         """The bot was removed from or added to a group, or a user blocked or unblocked it in
-        their private chat ("kicked" / "member")."""
+        their private chat ("kicked" / "member"). Added to a group, it says what it does."""
         reachable = event.new_chat_member.status not in ("left", "kicked")
+        joined = reachable and event.old_chat_member.status in ("left", "kicked")
         chat, group = str(event.chat.id), event.chat.type in GROUP_TYPES
         async with services.deps.db.session() as session:
             if group:
@@ -348,6 +373,8 @@ def build_router() -> Router:
                 await set_private_chat_reachable(session, PLATFORM, chat, reachable, now)
         if group and not reachable:
             services.admins.forget(event.chat.id)
+        if group and joined:
+            await send_reply(bot, services.deps, event.chat.id, group_intro())
 
     @router.errors()
     async def on_error(event: ErrorEvent, bot: Bot) -> None:

@@ -45,9 +45,13 @@ def menus(registry: Registry = REGISTRY) -> dict[str, list[BotCommand]]:
         return BotCommand(command=top, description=describe(top, commands))
 
     in_groups = {t: cs for t, cs in tops.items() if any(c.group for c in cs)}
-    members = {t: [c for c in cs if c.group and not c.admin] for t, cs in in_groups.items()}
+    members = {
+        t: [c for c in cs if c.group and not c.admin and c.only != "private"]
+        for t, cs in in_groups.items()
+    }
+    in_private = {t: [c for c in cs if c.only != "group"] for t, cs in tops.items()}
     return {
-        "all_private_chats": [entry(t, cs) for t, cs in tops.items()],
+        "all_private_chats": [entry(t, cs) for t, cs in in_private.items() if cs],
         # Members don't see admin subcommands in a top's line; admins see the whole top.
         "all_group_chats": [entry(t, cs) for t, cs in members.items() if cs],
         "all_chat_administrators": [

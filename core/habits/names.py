@@ -19,6 +19,14 @@ class Named(Protocol):
 T = TypeVar("T", bound=Named)
 
 
+class Ambiguous(InvalidInput):
+    """A prefix matching several items; the caller may offer them to pick from."""
+
+    def __init__(self, message: str, query: str, choices: list[tuple[int, str]]) -> None:
+        super().__init__(message)
+        self.query, self.choices = query, choices
+
+
 def name_key(name: str) -> str:
     return " ".join(name.casefold().split())
 
@@ -54,7 +62,11 @@ def match(items: Sequence[T], query: str, what: str = "habit") -> T:
     shown = query[:40]
     if prefixed:
         names = ", ".join(i.name for i in prefixed[:8]) + (", …" if len(prefixed) > 8 else "")
-        raise InvalidInput(f"{shown!r} matches several {what}s: {names}. Which one?")
+        raise Ambiguous(
+            f"{shown!r} matches several {what}s: {names}. Which one?",
+            query,
+            [(i.id, i.name) for i in prefixed],
+        )
     if not items:
         raise NotFound(f"You have no {what}s yet. Add one with /habit add <name>.")
     names = ", ".join(i.name for i in items[:10])

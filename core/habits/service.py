@@ -323,16 +323,19 @@ def _history_query(_dialect: str) -> CompoundSelect[Any]:
     )
 
 
-async def undo(session: AsyncSession, user: User, habit: Habit, day: date, now: datetime) -> bool:
-    """Remove a check-in and its coins. The day's last check-in stays when gems were claimed
-    that day: /claim needs a check-in, and undo keeps that true (no check in, claim, undo)."""
+async def undo(
+    session: AsyncSession, user: User, habit: Habit, day: date, now: datetime
+) -> int | None:
+    """Remove a check-in and its coins; returns the coins taken back, None when there was no
+    check-in. The day's last check-in stays when gems were claimed that day: /claim needs a
+    check-in, and undo keeps that true (no check in, claim, undo)."""
     checkin_id = await session.scalar(
         delete(CheckIn)
         .where(CheckIn.habit_id == habit.id, CheckIn.local_date == day)
         .returning(CheckIn.id)
     )
     if checkin_id is None:
-        return False
+        return None
     others = await session.scalar(
         select(func.count())
         .select_from(CheckIn)
@@ -345,10 +348,10 @@ async def undo(session: AsyncSession, user: User, habit: Habit, day: date, now: 
             f"You claimed gems on {day:%a %d %b} and this is that day's only check-in, "
             "so it stays: /claim needs a check-in on the day."
         )
-    await reverse(session, user.id, [f"checkin:{checkin_id}", f"target:{checkin_id}"], now)
+    coins = await reverse(session, user.id, [f"checkin:{checkin_id}", f"target:{checkin_id}"], now)
     if habit.in_challenge:
         await refresh_standings(session, user.id)
-    return True
+    return coins
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,8 @@ streak is covered while the user holds a freeze."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -14,6 +15,18 @@ from core.storage.db import insert_ignore
 from core.storage.models import CheckIn, FrozenDay, Habit, User
 
 LOOKBACK_DAYS = 7  # after a longer absence the streak is gone anyway; don't spend freezes on it
+CHECK_AT = time(0, 5)  # local: the day before is over, and a freeze can cover it
+
+
+def next_freeze_check(tz: str, after: datetime) -> datetime:
+    """The next local CHECK_AT strictly after `after`, in UTC (DST-safe through zoneinfo)."""
+    zone = ZoneInfo(tz)
+    day = after.astimezone(zone).date()
+    for ahead in range(3):
+        at = datetime.combine(day + timedelta(days=ahead), CHECK_AT, zone).astimezone(UTC)
+        if at > after:
+            return at
+    raise AssertionError("no check time within three days")
 
 
 async def apply_missed_day_freezes(

@@ -66,8 +66,9 @@ def _insert_entry(dialect: str) -> ReturningInsert[tuple[int]]:
     )
 
 
-async def reverse(session: AsyncSession, user_id: int, refs: list[str], now: datetime) -> None:
-    """Book counter-entries for these refs (an undone check-in gives its coins back)."""
+async def reverse(session: AsyncSession, user_id: int, refs: list[str], now: datetime) -> int:
+    """Book counter-entries for these refs (an undone check-in gives its coins back); returns
+    the coins taken back."""
     rows = await session.execute(
         select(LedgerEntry.currency, LedgerEntry.amount, LedgerEntry.ref).where(
             LedgerEntry.user_id == user_id, LedgerEntry.ref.in_(refs)
@@ -84,8 +85,14 @@ async def reverse(session: AsyncSession, user_id: int, refs: list[str], now: dat
         )
         for currency, amount, ref in rows
     ]
-    if entries:
-        await session.execute(insert_ignore(session, LedgerEntry, entries))
+    if not entries:
+        return 0
+    booked = await session.execute(
+        insert_ignore(session, LedgerEntry, entries).returning(
+            LedgerEntry.currency, LedgerEntry.amount
+        )
+    )
+    return -sum(amount for currency, amount in booked if currency == "coin")
 
 
 async def balances(session: AsyncSession, user_id: int) -> Balances:

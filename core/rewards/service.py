@@ -13,6 +13,7 @@ from core.errors import Conflict, InvalidInput
 from core.rewards.badges import streak_badges
 from core.rewards.claims import format_gems, gems_for_cycle_day, next_cycle_day
 from core.rewards.claims import until_next_local_midnight as until_midnight
+from core.rewards.freezes import next_freeze_check
 from core.rewards.ledger import FREEZE_PRICE_GEMS, MAX_FREEZES, Balances, balances, pay
 from core.storage.db import insert_ignore
 from core.storage.models import Badge, CheckIn, Habit, LedgerEntry, User
@@ -82,6 +83,8 @@ async def buy_freeze(session: AsyncSession, user: User, now: datetime) -> Balanc
     ref = f"freeze-buy:{user.id}:{now.isoformat()}:{current.freezes}"
     await pay(session, user.id, "gem", -FREEZE_PRICE_GEMS, "freeze_buy", f"{ref}:gem", now)
     await pay(session, user.id, "freeze", 1, "freeze_buy", f"{ref}:freeze", now)
+    if user.next_freeze_at is None:  # from now on each local midnight checks for a missed day
+        user.next_freeze_at = next_freeze_check(user.timezone, now)
     return Balances(current.coins, current.gems - FREEZE_PRICE_GEMS, current.freezes + 1)
 
 

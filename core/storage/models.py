@@ -86,6 +86,8 @@ class User(Base):
     claim_cycle_day: Mapped[int] = mapped_column(Integer, default=0)
     # Days up to this local date have been checked for missed days to freeze.
     freezes_checked_on: Mapped[date | None] = mapped_column(Date)
+    # While the user holds a freeze: the next check, just after local midnight (freeze tick).
+    next_freeze_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), index=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     # Set by /deleteme: the row stays (as "deleted user") so challenges it owns and what others
     # did with it keep pointing somewhere; everything personal is gone.

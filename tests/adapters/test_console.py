@@ -331,3 +331,22 @@ async def test_the_console_plans_with_the_configured_api(
     assert "Saved Reading (a habit to build) with its 21-day plan." in printed
     assert "Reading — plan day 1/21" in printed
     assert len(api.plan_requests()) == 1
+
+
+async def test_remove_is_confirmed_by_typing_the_buttons_number(
+    deps: Deps, clock: FakeClock
+) -> None:
+    console, out = make(deps, clock)
+    await lines(console, out, "/habit add Read")
+    asked = await lines(console, out, "/habit remove Read")
+    assert "Remove Read and all its check-ins?" in asked and "[1] 🗑 Remove Read" in asked
+    assert "Removed Read" in await lines(console, out, "1")
+
+
+async def test_a_reminder_set_in_a_group_before_any_private_chat_says_so(
+    deps: Deps, clock: FakeClock
+) -> None:
+    console, out = make(deps, clock)
+    await lines(console, out, ":as zoe", ":group gym")
+    said = await lines(console, out, "/habit add Read remind=21:00")
+    assert "reminders can't reach you" in said and ":private" in said

@@ -160,7 +160,7 @@ async def test_admin_creates_a_challenge_member_joins_and_sees_the_board(
     h: DiscordHarness, alice: Payload, bob: Payload, deps: Deps
 ) -> None:
     made = await h.slash(
-        alice, "challenge new", {"title": "March Miles", "days": 30, "habits": "Walk;Stretch"},
+        alice, "challenge-new", {"title": "March Miles", "days": 30, "habits": "Walk;Stretch"},
         guild_id=GUILD, member_permissions=MANAGE_GUILD,
     )  # fmt: skip
     assert made.response["flags"] is None, made.content
@@ -173,7 +173,10 @@ async def test_admin_creates_a_challenge_member_joins_and_sees_the_board(
     board = await h.slash(bob, "leaderboard", guild_id=GUILD)
     assert not board.errors, board.errors
     assert board.response["flags"] is None
-    assert "**Leaderboard: March Miles**" in board.content and "**bob**" in board.content
+    [embed] = board.embeds  # a card: title, the rows, "Together" as a field, the chart
+    assert embed["title"] == "Leaderboard: March Miles" and "**bob**" in embed["description"]
+    assert embed["fields"][0]["name"] == "Together" and embed["color"] == 0xFEE75C
+    assert embed["image"]["url"] == "attachment://leaderboard.png"
     [(name, png)] = board.response["files"]
     assert name == "leaderboard.png" and png.startswith(b"\x89PNG")
     assert board.response["message"]["attachments"][0]["filename"] == "leaderboard.png"
@@ -187,7 +190,7 @@ async def test_admin_creates_a_challenge_member_joins_and_sees_the_board(
 async def test_non_admin_is_refused_ephemerally(h: DiscordHarness, bob: Payload) -> None:
     r = await h.slash(
         bob,
-        "challenge new",
+        "challenge-new",
         {"title": "Mine", "days": 7, "habits": "Walk"},
         guild_id=GUILD,
         member_permissions=0,
@@ -200,7 +203,7 @@ async def test_server_owner_is_admin_without_the_permission_bit(h: DiscordHarnes
     owner = h.user(OWNER, "olga")
     r = await h.slash(
         owner,
-        "challenge new",
+        "challenge-new",
         {"title": "Owned", "days": 7, "habits": "Walk"},
         guild_id=GUILD,
         member_permissions=0,
@@ -254,7 +257,8 @@ async def test_autocomplete_habits_and_a_stale_value(h: DiscordHarness, alice: P
     assert await h.autocomplete(alice, "habit remove", {"name": "swim"}, focused="name") == []
 
     # a value picked before the habit was removed
-    await h.slash(alice, "habit remove", {"name": "Walk"})
+    asked = await h.slash(alice, "habit remove", {"name": "Walk"})
+    await h.click(alice, buttons(asked.response)[0], message=asked.response["message"])
     stale = await h.slash(alice, "done", {"habit": "Walk"}, guild_id=GUILD)
     assert stale.response["flags"] == 64
     assert stale.content.startswith("No habit named 'Walk'.")
@@ -263,13 +267,13 @@ async def test_autocomplete_habits_and_a_stale_value(h: DiscordHarness, alice: P
 async def test_autocomplete_challenges(h: DiscordHarness, alice: Payload, bob: Payload) -> None:
     await h.slash(
         alice,
-        "challenge new",
+        "challenge-new",
         {"title": "March Miles", "days": 30, "habits": "Walk"},
         guild_id=GUILD,
         member_permissions=MANAGE_GUILD,
     )
     await h.slash(
-        alice, "challenge new", {"title": "Secret", "days": 7, "habits": "Read", "private": True}
+        alice, "challenge-new", {"title": "Secret", "days": 7, "habits": "Read", "private": True}
     )
     mine = await h.autocomplete(alice, "leaderboard", {"challenge": ""}, focused="challenge")
     assert {c["name"] for c in mine} == {"#1 March Miles", "#2 Secret"}
@@ -293,7 +297,7 @@ async def test_options_at_their_length_limits(h: DiscordHarness, alice: Payload)
 
     title = "T" * 80
     habits = ";".join(f"{i}" + "h" * 63 for i in range(10))  # 10 names of 64: 649 characters
-    made = await h.slash(alice, "challenge new", {"title": title, "days": 365, "habits": habits})
+    made = await h.slash(alice, "challenge-new", {"title": title, "days": 365, "habits": habits})
     assert not made.errors and "created" in made.content, made.content
     assert all(len(m["content"] or "") <= TEXT_LIMIT for m in [made.response, *made.followups])
 

@@ -12,7 +12,8 @@ from discord import app_commands
 from bots.commands import REGISTRY, Deps
 from bots.commands.registry import Arg, Command, Registry
 from bots.discord.app import HabitbotDiscord
-from bots.discord.tree import slash_commands
+from bots.discord.names import slash_path
+from bots.discord.tree import slash_commands, slash_tops
 from bots.reply import Reply
 
 Payload = dict[str, Any]
@@ -54,7 +55,7 @@ def test_every_registry_command_is_in_the_tree(payloads: list[Payload]) -> None:
     for top in payloads:
         subs = [o for o in top.get("options", []) if o["type"] == 1]
         generated |= {f"{top['name']} {s['name']}" for s in subs} if subs else {top["name"]}
-    assert generated == set(REGISTRY.commands)
+    assert generated == {slash_path(c) for c in REGISTRY.commands.values()}
 
 
 def test_tree_follows_discords_rules(payloads: list[Payload]) -> None:
@@ -88,8 +89,7 @@ def test_tree_follows_discords_rules(payloads: list[Payload]) -> None:
 
 def test_option_types_follow_the_arg_kinds(payloads: list[Payload]) -> None:
     by_name = {p["name"]: p for p in payloads}
-    [new] = [o for o in by_name["challenge"]["options"] if o["name"] == "new"]
-    opts = {o["name"]: o for o in new["options"]}
+    opts = {o["name"]: o for o in by_name["challenge-new"]["options"]}
     wanted = {"type": 4, "min_value": 1, "max_value": 365, "required": True}
     assert opts["days"].items() >= wanted.items()
     assert opts["title"]["type"] == 3 and opts["title"]["max_length"] == 80
@@ -124,3 +124,67 @@ def test_long_descriptions_are_cut_and_mixed_tops_are_refused() -> None:
     registry.add(Command("echo twice", "twice", handler))
     with pytest.raises(ValueError, match="both a command and a group"):
         slash_commands(registry)
+
+
+# ---------------------------------------------------------------- who sees what, where
+GUILD_CONTEXT, BOT_DM, PRIVATE_CHANNEL = 0, 1, 2
+GUILD_INSTALL, USER_INSTALL = 0, 1
+MANAGE_GUILD = 1 << 5
+
+
+def test_who_sees_what_and_where_follows_the_registry(payloads: list[Payload]) -> None:
+    by_name = {p["name"]: p for p in payloads}
+    for top, commands in slash_tops().items():
+        payload = by_name[top]
+        admin = all(c.admin for c in commands)
+        assert payload["default_member_permissions"] == (MANAGE_GUILD if admin else None), top
+        where = set(payload["contexts"])
+        assert (GUILD_CONTEXT in where) == any(c.only != "private" for c in commands), top
+        assert (BOT_DM in where) == any(c.only != "group" for c in commands), top
+        personal = all(c.personal for c in commands)
+        assert (PRIVATE_CHANNEL in where) == personal, top
+        installs = set(payload["integration_types"])
+        assert installs == ({GUILD_INSTALL, USER_INSTALL} if personal else {GUILD_INSTALL}), top
+        assert payload["dm_permission"] == (BOT_DM in where), top
+    # Spot checks a user would notice.
+    assert by_name["challenge-new"]["default_member_permissions"] == MANAGE_GUILD
+    assert by_name["challenge-end"]["default_member_permissions"] == MANAGE_GUILD
+    assert by_name["group-settings"]["contexts"] == [GUILD_CONTEXT]  # not offered in DMs
+    assert by_name["group"]["contexts"] == [GUILD_CONTEXT]
+    assert by_name["challenge"]["default_member_permissions"] is None  # list, info, invite
+    assert {"new", "end"}.isdisjoint(o["name"] for o in by_name["challenge"]["options"])
+    assert USER_INSTALL in by_name["today"]["integration_types"]
+    assert USER_INSTALL in by_name["habit"]["integration_types"]
+    assert USER_INSTALL not in by_name["leaderboard"]["integration_types"]
+
+
+def _option(payloads: list[Payload], path: str, name: str) -> Payload:
+    top, *sub = path.split()
+    [payload] = [p for p in payloads if p["name"] == top]
+    options = payload["options"]
+    if sub:
+        [parent] = [o for o in options if o["name"] == sub[0]]
+        options = parent["options"]
+    [option] = [o for o in options if o["name"] == name]
+    return option
+
+
+def test_patterned_options_autocomplete_and_a_lone_choice_is_a_switch(
+    payloads: list[Payload],
+) -> None:
+    for path, name in [
+        ("habit add", "every"),
+        ("habit add", "remind"),
+        ("habit edit", "every"),
+        ("habit edit", "remind"),
+        ("challenge-new", "start"),
+        ("challenge-new", "every"),
+        ("group-settings", "digest"),
+        ("group-settings", "timezone"),
+        ("timezone", "zone"),
+    ]:
+        assert _option(payloads, path, name).get("autocomplete"), (path, name)
+    announce = _option(payloads, "group-settings", "announce")
+    assert announce["type"] == 5 and "choices" not in announce  # boolean: a one-value choice
+    kind = _option(payloads, "habit add", "kind")
+    assert [c["value"] for c in kind["choices"]] == ["build", "quit"]

@@ -53,9 +53,10 @@ async def test_sixty_check_ins_in_a_minute_cost_the_group_a_few_messages(
 
     for wave in range(3):  # twenty at a time, a moment apart
         sent = await asyncio.gather(*(check_in(m) for m in members[wave * 20 : wave * 20 + 20]))
-        # No message for a check-in (only the day message may go out meanwhile).
-        texts = [r.get("text") or "" for s in sent for r in s]
-        assert all(t.startswith("📋 Runners") for t in texts), texts
+        # No message for a check-in; the day message may land in a wave (it follows the first
+        # check-in of a burst by 1 s, about when a wave of 20 ends on PostgreSQL).
+        extra = [r for s in sent for r in s]
+        assert all((r.get("text") or "").startswith("📋 Runners") for r in extra), extra
         await asyncio.sleep(0.3)
     await asyncio.sleep(1.5)  # the day message follows the burst
     await tg.services.group_days.close()

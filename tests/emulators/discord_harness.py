@@ -157,6 +157,19 @@ class InteractionResult:
         return self.response["content"] if self.response else None
 
     @property
+    def embeds(self) -> list[Payload]:
+        return list((self.response or {}).get("embeds") or [])
+
+    @property
+    def shown(self) -> str:
+        """What a person reads: the content and each embed's title, body and fields."""
+        parts = [self.content or ""]
+        for embed in self.embeds:
+            parts += [embed.get("title") or "", embed.get("description") or ""]
+            parts += [f"{f['name']}: {f['value']}" for f in embed.get("fields", [])]
+        return "\n".join(p for p in parts if p)
+
+    @property
     def followups(self) -> list[Payload]:
         return [r for r in self.responses if r["kind"] == "followup"]
 
@@ -293,16 +306,28 @@ class DiscordHarness:
         return data
 
     def add_guild(
-        self, guild_id: int, name: str, owner_id: int, channel_ids: Sequence[int] | None = None
+        self,
+        guild_id: int,
+        name: str,
+        owner_id: int,
+        channel_ids: Sequence[int] | None = None,
+        *,
+        joined: bool = False,
+        everyone: int | None = None,
+        system_channel: int | None = None,
     ) -> Payload:
-        """Feed GUILD_CREATE; text channels 'chan-<id>', by default one with id guild_id + 1."""
+        """Feed GUILD_CREATE; text channels 'chan-<id>', by default one with id guild_id + 1.
+        ``joined``: the bot was just added (no "unavailable" key: discord.py's guild_join);
+        ``everyone``: the @everyone role's permissions (default: the general ones)."""
         ids = channel_ids or [guild_id + 1]
         channels = [self._guild_channel(cid, guild_id, i) for i, cid in enumerate(ids)]
         self.channels |= {int(ch["id"]): ch for ch in channels}
         everyone = {
             "id": str(guild_id), "name": "@everyone", "position": 0, "color": 0, "hoist": False,
             "managed": False, "mentionable": False, "flags": 0,
-            "permissions": str(discord.Permissions.general().value),
+            "permissions": str(
+                discord.Permissions.general().value if everyone is None else everyone
+            ),
         }  # fmt: skip
         me = {"user": self.bot_user, "roles": [], "joined_at": _now(), "flags": 0}
         data: Payload = {
@@ -315,6 +340,10 @@ class DiscordHarness:
             "system_channel_flags": 0, "voice_states": [], "presences": [],
             "stage_instances": [], "guild_scheduled_events": [], "soundboard_sounds": [],
         }  # fmt: skip
+        if joined:
+            del data["unavailable"]
+        if system_channel is not None:
+            data["system_channel_id"] = str(system_channel)
         self.client._connection.parse_guild_create(data)
         return data
 

@@ -110,7 +110,7 @@ async def test_bad_challenge_input_is_refused_and_nothing_is_written(say, deps):
     await say("/join 1", user="ann", group="gym")
     assert "already in" in (await say("/join 1", user="ann", group="gym")).plain()
     assert "not in" in (await say("/leave 1", user="bob", group="gym")).plain()
-    await say("/challenge end 1", user="boss", group="gym", admin=True)
+    await say.confirmed("/challenge end 1", user="boss", group="gym", admin=True)
     assert (
         "already ended"
         in (await say("/challenge end 1", user="boss", group="gym", admin=True)).plain()
@@ -248,3 +248,19 @@ async def test_a_personal_challenge_tells_each_participant_privately(say, clock,
         rows = list(await session.scalars(select(Outbox).where(Outbox.kind == "challenge_final")))
     assert sorted(r.chat for r in rows) == ["ann", "bob"]
     assert {r.dedupe_key for r in rows} == {"challenge_final:1:1", "challenge_final:1:2"}
+
+
+async def test_ending_a_challenge_asks_first(say):
+    await _setup(say)
+    await say("/join 1", user="ann", group="gym")
+    boss = {"user": "boss", "group": "gym", "admin": True}
+    asked = await say("/challenge end 1", **boss)
+    assert "End Move Week now? 1 person joined" in asked.plain()
+    assert [b.label for row in asked.buttons for b in row] == ["🏁 End it now", "✖️ Cancel"]
+    assert "days left" in (await say("/challenge info 1", **boss)).plain()  # still running
+    member = await say.press(asked, "End", user="ann", group="gym")
+    assert member.error  # not the admin's button to press
+    ended = await say.press(asked, "End", **boss)
+    assert "Move Week has ended" in ended.plain()
+    again = await say.press(asked, "End", **boss)  # a second press of the same button
+    assert again.error and "already ended" in again.plain()

@@ -224,7 +224,7 @@ async def test_habit_edit_rename_to_an_existing_name_is_refused(say: Say) -> Non
 async def test_habit_remove(say: Say) -> None:
     await ok(say, "/habit add Read")
     await ok(say, "/done Read")
-    assert "Removed Read" in await ok(say, "/habit remove read")
+    assert "Removed Read" in (await say.confirmed("/habit remove read")).plain()
     await no_habits(say)
 
 
@@ -239,11 +239,37 @@ async def test_names_match_case_insensitively_and_by_unique_prefix(say: Say) -> 
 async def test_ambiguous_name_lists_candidates(say: Say) -> None:
     await ok(say, "/habit add Swim")
     await ok(say, "/habit add Smoking kind=quit")
-    reply = await say("/done S")
-    assert reply.error
+    reply = await say("/done S 2")
     assert "Swim" in reply.plain() and "Smoking" in reply.plain()
     assert "+10 coins" not in reply.plain()
     assert "0/2 done" in await ok(say, "/today")
+    # A button per match (issue 12): pressing one runs the same command for that habit.
+    assert [b.label for row in reply.buttons for b in row] == ["Swim", "Smoking"]
+    assert reply.private  # the caller's own habits
+    picked = await say.press(reply, "Smoking")
+    assert "Smoking" in picked.plain() and "clean today" in picked.plain()
+    assert "1/2 done" in await ok(say, "/today")
+
+
+async def test_remove_asks_first_and_never_acts_on_a_prefix_alone(say: Say) -> None:
+    await ok(say, "/habit add Reading")
+    await ok(say, "/done Reading")
+    asked = await say("/habit remove rea")
+    assert "Remove Reading and all its check-ins?" in asked.plain()
+    assert [b.label for row in asked.buttons for b in row] == ["🗑 Remove Reading", "✖️ Cancel"]
+    assert "Reading" in await ok(say, "/habits")  # nothing removed yet
+    # Typing the confirm word is not pressing the button.
+    assert "Reading" in await ok(say, "/habits")
+    typed = await say("/habit remove #1 confirm=yes")
+    assert "Removed" not in typed.plain()
+    cancelled = await say.press(asked, "Cancel")
+    assert cancelled.plain() == "✖️ Cancelled: nothing changed."
+    assert "Reading" in await ok(say, "/habits")
+    # Another user pressing it is refused; the owner's press removes exactly that habit.
+    assert (await say.press(asked, "Remove", user="bob")).error
+    done = await say.press(asked, "Remove")
+    assert done.plain() == "Removed Reading and its check-ins."
+    await no_habits(say)
 
 
 async def test_unknown_name_lists_your_habits(say: Say) -> None:
@@ -388,7 +414,7 @@ async def test_the_add_reply_button_checks_in(say: Say) -> None:
 
 async def test_a_button_for_a_removed_habit_says_so(say: Say) -> None:
     reply = await say("/habit add Read")
-    await ok(say, "/habit remove Read")
+    await say.confirmed("/habit remove Read")
     stale = await say(press(reply, "Done"))
     assert stale.error and "no longer exists" in stale.plain()
 
@@ -438,7 +464,8 @@ async def test_undo_today_gives_the_coins_back_and_redo_pays_again(say: Say) -> 
     await ok(say, "/habit add Read target=20 unit=pages")
     await ok(say, "/done Read 25")
     assert await coins(say) == 15
-    assert "Undid Read for today" in await ok(say, "/undo read")
+    undone = await ok(say, "/undo read")
+    assert "Undid Read for today" in undone and "🪙 −15 coins" in undone  # as the ledger says
     assert await coins(say) == 0
     assert "nothing to undo" in await ok(say, "/undo Read")
     assert await coins(say) == 0
@@ -464,7 +491,7 @@ async def test_undo_after_a_removed_habit_does_not_reuse_old_payments(say: Say) 
     # Removing a habit deletes its check-ins; new check-ins must still pay and undo exactly.
     await ok(say, "/habit add Read")
     await ok(say, "/done Read")
-    await ok(say, "/habit remove Read")
+    await say.confirmed("/habit remove Read")
     await ok(say, "/habit add Run")
     assert "+10 coins" in await ok(say, "/done Run")
     assert await coins(say) == 20

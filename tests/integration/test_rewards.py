@@ -7,10 +7,13 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 
+from bots.commands import Deps
+from bots.notifications import render
 from core.clock import FakeClock
 from core.rewards.claims import GEM_CYCLE, format_gems
+from core.rewards.freeze_tick import freeze_tick
 from core.storage.db import Database
-from core.storage.models import Badge, LedgerEntry
+from core.storage.models import Badge, LedgerEntry, Outbox, User
 from tests.conftest import Say
 
 DAY = timedelta(days=1)
@@ -253,7 +256,7 @@ async def test_a_freeze_covers_only_as_many_days_as_held(say: Say, clock: FakeCl
 async def test_no_freeze_is_spent_without_a_running_streak(say: Say, clock: FakeClock) -> None:
     await earn_gems(say, clock, 6)
     await ok(say, "/freeze buy")
-    await ok(say, "/habit remove Read")
+    await say.confirmed("/habit remove Read")
     await ok(say, "/habit add Run")  # nothing done yet: no streak to protect
     clock.advance(3 * DAY)
     assert "freeze" not in await ok(say, "/today")
@@ -341,3 +344,36 @@ async def test_badge_again_after_a_broken_streak_is_not_repeated(
         texts.append(await ok(say, "/done Read"))
     assert "Streak: 3 days" in texts[-1]
     assert not any("New badge" in t for t in texts)
+
+
+async def test_a_freeze_used_at_midnight_is_told_through_the_outbox(
+    say: Say, clock: FakeClock, deps: Deps
+) -> None:
+    await earn_gems(say, clock, 6)  # streak 6; clock is on Sun 08 Mar, 09:00 UTC
+    await ok(say, "/freeze buy")
+    clock.set(datetime(2026, 3, 9, 0, 10, tzinfo=UTC))  # Sunday passed without a check-in
+    async with deps.db.session() as session:
+        assert await freeze_tick(session, clock.now()) == 1
+    async with deps.db.session() as session:  # a second run finds nobody due
+        assert await freeze_tick(session, clock.now() + timedelta(minutes=1)) == 0
+        [row] = list(await session.scalars(select(Outbox).where(Outbox.kind == "freeze_used")))
+        user = await session.scalar(select(User))
+    assert user is not None and user.next_freeze_at is None  # none left to spend
+    assert (row.chat, row.dedupe_key) == ("ann", "freeze_used:1:2026-03-08")
+    told = render(row.kind, row.data).plain()
+    assert "You missed Sun 08 Mar: a streak freeze covered it" in told
+    assert "freeze" not in await ok(say, "/today")  # told already, not again
+    assert "Streak: 7 days" in await ok(say, "/done Read")
+    assert (await wallet(say))["streak freezes"] == "0/3"
+
+
+async def test_holding_a_freeze_arms_the_midnight_check_in_the_users_zone(
+    say: Say, clock: FakeClock, deps: Deps
+) -> None:
+    await ok(say, "/timezone Europe/Berlin")
+    await earn_gems(say, clock, 6)
+    await ok(say, "/freeze buy")  # Sun 08 Mar, 10:00 in Berlin
+    async with deps.db.session() as session:
+        user = await session.scalar(select(User))
+    assert user is not None
+    assert user.next_freeze_at == datetime(2026, 3, 8, 23, 5, tzinfo=UTC)  # 00:05 in Berlin

@@ -101,7 +101,7 @@ async def test_removed_habit_reminder_is_not_sent(
 ) -> None:
     await say("/habit add Read remind=09:30")
     await reminders(db, utc("2026-03-02T09:30"))
-    await say("/habit remove Read")
+    await say.confirmed("/habit remove Read")
     clock.set(utc("2026-03-02T09:31"))
     notifier = RecordingNotifier()
     await Dispatcher(db, notifier, clock, UNLIMITED).drain()

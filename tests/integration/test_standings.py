@@ -109,7 +109,7 @@ async def test_before_the_start_the_board_says_who_joined(say):
 async def test_an_ended_challenge_is_not_offered_to_join(say, deps):
     await _challenge(say)
     await say("/join 1", user="ann", group="gym")
-    ended = (await say("/challenge end 1", user="boss", group="gym", admin=True)).plain()
+    ended = (await say.confirmed("/challenge end 1", user="boss", group="gym", admin=True)).plain()
     # The final board is posted once, by the announcement, not also in this reply.
     assert "posted to the group's announcements" in ended and "Final board" not in ended, ended
     async with deps.db.session() as session:

@@ -52,6 +52,7 @@ async def test_the_sweep_shows_only_figures_the_data_backs(say, deps, drawn):
         answer = reply.plain()
         assert answer.strip() and not problems(answer), (text, answer)
         announced_coins += sum(int(n) for n in re.findall(r"\+(\d+) coins", answer))
+        announced_coins -= sum(int(n) for n in re.findall(r"−(\d+) coins", answer))
         images += reply.image is not None
     async with deps.db.session() as session:
         ann = await session.scalar(select(User).where(User.name == "Ann"))

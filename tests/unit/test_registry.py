@@ -102,3 +102,15 @@ def test_arg_usage_forms() -> None:
     assert Arg("amount", "a", "number").usage() == "[<amount>]"
     assert Arg("kind", "k", "choice", keyword=True, choices=("a", "b")).usage() == "[kind=a|b]"
     assert Arg("yesterday", "y", "flag").usage() == "[yesterday]"
+
+
+def test_a_button_runs_its_command_again_with_the_values_given() -> None:
+    from bots.commands.buttons import again, split_controls
+
+    undo = REGISTRY.commands["undo"]
+    assert again(undo, {"habit": "#3", "yesterday": "false"}, "buttons=2").args == "#3 buttons=2"
+    assert again(undo, {"habit": "#3", "yesterday": "true"}).args == "#3 yesterday"
+    text, controls = split_controls("/habit remove #3 confirm=yes")
+    assert (text, controls.confirm, controls.page) == ("/habit remove #3", "yes", 1)
+    text, controls = split_controls("/today buttons=3")
+    assert (text, controls.confirm, controls.page) == ("/today", None, 3)
