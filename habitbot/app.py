@@ -75,7 +75,7 @@ async def console(settings: Settings) -> None:
     db = await open_database(settings)
     clock_file = settings.data_dir / CLOCK_FILE
     clock = FakeClock(restore_clock(clock_file, SystemClock().now()))
-    deps = Deps(db, clock)
+    deps = Deps(db, clock, operators=settings.operator_ids())
     repl = Console(
         deps,
         clock,
@@ -105,7 +105,9 @@ async def run(settings: Settings) -> None:
     for secret_setting in settings.secrets():
         hide_in_logs(secret_setting)
     db = await open_database(settings)
-    deps = Deps(db, SystemClock(), button_key=settings.button_key())
+    deps = Deps(
+        db, SystemClock(), button_key=settings.button_key(), operators=settings.operator_ids()
+    )
     services: dict[str, Coroutine[Any, Any, None]] = {}  # name -> runs until cancelled
     notifiers: dict[str, Notifier] = {}  # platform -> how the outbox reaches its chats
     closers: list[Callable[[], Awaitable[None]]] = []

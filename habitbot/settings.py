@@ -34,6 +34,9 @@ class Settings(BaseSettings):
     planner_model: str = "gpt-4o-mini"
 
     tick_seconds: int = 30
+    # The bot's operators, who verify people and read reports: platform:id pairs separated by
+    # commas, e.g. "telegram:123,discord:456,console:boss".
+    operators: str = ""
     # One send budget per bot token for every process (redis://host:port/db); without it each
     # process paces itself alone, which is right for one process.
     redis_url: str | None = None
@@ -56,6 +59,11 @@ class Settings(BaseSettings):
         secret = self.secret_keys or self.telegram_bot_token or self.discord_bot_token
         value = secret.get_secret_value() if secret is not None else ""
         return hashlib.sha256(b"habitbot buttons\0" + value.encode()).digest()
+
+    def operator_ids(self) -> frozenset[str]:
+        """OPERATORS as a set of "platform:id"; malformed entries (no colon) are ignored."""
+        parts = (p.strip() for p in self.operators.split(","))
+        return frozenset(p.lower() if p.startswith("console:") else p for p in parts if ":" in p)
 
     def db_url(self) -> str:
         if self.database_url:

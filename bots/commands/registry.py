@@ -55,6 +55,9 @@ class Command:
     # Its answer is about the caller (habits, balances, invite codes): asked in a group it is
     # delivered privately (Telegram private chat, Discord ephemeral), never to the group.
     private: bool = False
+    # For the bot's operators only (OPERATORS): to anyone else it does not exist (no menu,
+    # no /help line, no slash command; typed, it is an unknown command).
+    operator: bool = False
     examples: tuple[str, ...] = ()
 
     @property
@@ -74,6 +77,7 @@ class Registry:
     def __init__(self) -> None:
         self.commands: dict[str, Command] = {}
         self._text_names: dict[str, Command] = {}
+        self._public: tuple[int, Registry] | None = None
 
     def add(self, command: Command) -> Command:
         for name in (command.name, *command.aliases):
@@ -116,6 +120,20 @@ class Registry:
 
     def text_names(self) -> list[str]:
         return sorted(self._text_names)
+
+    def visible(self, operator: bool) -> Registry:
+        """The registry as someone sees it: an operator all of it, anyone else without the
+        operator commands (their help, menus, slash tree and unknown-command replies)."""
+        if operator or not any(c.operator for c in self.commands.values()):
+            return self
+        count = len(self.commands)
+        if self._public is None or self._public[0] != count:  # built once, rebuilt if added to
+            shown = Registry()
+            for command in self.commands.values():
+                if not command.operator:
+                    shown.add(command)
+            self._public = (count, shown)
+        return self._public[1]
 
 
 REGISTRY = Registry()
