@@ -129,11 +129,16 @@ def _group_description(top: str, commands: list[Command]) -> str:
 
 
 def slash_commands(
-    registry: Registry = REGISTRY,
+    registry: Registry = REGISTRY, operator: bool = False
 ) -> list[app_commands.Command[Any, ..., None] | app_commands.Group]:
-    """Every top-level slash command: plain commands, and groups for names with a space."""
+    """Every top-level slash command: plain commands, and groups for names with a space.
+    Without `operator`, those everyone sees; with it, the operator commands alone."""
     out: list[app_commands.Command[Any, ..., None] | app_commands.Group] = []
+    public = set(registry.visible(False).commands)
     for top, commands in registry.tops().items():
+        commands = [c for c in commands if (c.name in public) != operator]
+        if not commands:
+            continue
         subs = [c for c in commands if c.sub]
         if not subs:
             out.append(slash_command(commands[0], top))
@@ -152,12 +157,26 @@ def slash_commands(
 
 
 class HabitbotTree(app_commands.CommandTree[Any]):
-    """The tree of the registry's commands; errors get an ephemeral reply, never silence."""
+    """The tree of the registry's commands; errors get an ephemeral reply, never silence.
 
-    def __init__(self, client: discord.Client, registry: Registry = REGISTRY) -> None:
+    Operator commands are not global: Discord cannot hide a command from everyone but a few
+    people, so they exist only in `operator_guild` (the dev guild), for its administrators;
+    elsewhere operators use them on Telegram or the console."""
+
+    def __init__(
+        self,
+        client: discord.Client,
+        registry: Registry = REGISTRY,
+        operator_guild: int | None = None,
+    ) -> None:
         super().__init__(client)
         for command in slash_commands(registry):
             self.add_command(command)
+        if operator_guild:
+            guild = discord.Object(id=operator_guild)
+            for command in slash_commands(registry, operator=True):
+                command.default_permissions = discord.Permissions(administrator=True)
+                self.add_command(command, guild=guild)
 
     async def on_error(
         self, interaction: discord.Interaction[Any], error: app_commands.AppCommandError
