@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from bots.commands.context import Ctx
+from bots.commands.format import streak_text
 from bots.commands.registry import Arg, command
 from bots.commands.usage import Refused, cmd
 from bots.reply import Action, Button, Reply, Span, bold, italic
@@ -73,7 +74,7 @@ async def profile(ctx: Ctx, args: dict[str, Any]) -> Reply:
         if shown.badges:
             reply.add("🏅 ", ", ".join(badge_title(b) for b in shown.badges))
         if shown.habits:
-            habits = ", ".join(f"{n} ({_unit(c, u)})" for n, c, u in shown.habits)
+            habits = ", ".join(f"{n} ({streak_text(s, kind)})" for n, s, kind in shown.habits)
             reply.add("Habits: ", habits)
         if shown.challenges:
             reply.add("Challenges: ", ", ".join(shown.challenges))

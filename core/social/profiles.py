@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.clock import local_date
 from core.errors import InvalidInput
 from core.habits.service import habit_stats
+from core.habits.streaks import Streak
 from core.social.lookup import Person
 from core.storage.models import Badge, Challenge, Participant, User
 from core.text import storable
@@ -26,7 +27,7 @@ class Profile:
     best_streak: int = 0
     streak_unit: str = "day"
     badges: list[str] = field(default_factory=list)
-    habits: list[tuple[str, int, str]] = field(default_factory=list)  # name, streak, unit
+    habits: list[tuple[str, Streak, str]] = field(default_factory=list)  # name, streak, kind
     challenges: list[str] = field(default_factory=list)
 
 
@@ -55,7 +56,7 @@ async def load_profile(session: AsyncSession, person: Person, now: datetime) -> 
         best_streak=best.streak.current if best else 0,
         streak_unit=best.streak.unit if best else "day",
         badges=badges,
-        habits=[(s.habit.name, s.streak.current, s.streak.unit) for s in stats if s.habit.public],
+        habits=[(s.habit.name, s.streak, s.habit.kind) for s in stats if s.habit.public],
         challenges=challenges,
     )
 
