@@ -185,6 +185,10 @@ class HabitbotTree(app_commands.CommandTree[Any]):
             # Discord still shows an older version of the command (a sync is on its way).
             text = "This command was just updated. Please try again in a minute."
             log.warning("signature mismatch for /%s", getattr(error.command, "qualified_name", "?"))
+        elif isinstance(error, app_commands.CommandNotFound):
+            # Gone from the tree (or never in it for this person: operator commands) while
+            # the client still offers it.
+            text = f"Unknown command /{' '.join([*error.parents, error.name])[:40]}."
         elif isinstance(error, app_commands.TransformerError):
             text = f"I could not read {str(error.value)[:40]!r} for that option."
         else:
