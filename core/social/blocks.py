@@ -9,7 +9,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.errors import Conflict, InvalidInput, NotFound
-from core.social.follows import drop_follows_between
+from core.social.follows import drop_follows_between, untell
 from core.social.lookup import Person
 from core.storage.db import insert_ignore
 from core.storage.models import Block, User
@@ -28,6 +28,9 @@ async def block(session: AsyncSession, viewer: User, person: Person, now: dateti
     if inserted is None:  # two taps at once
         raise Conflict(f"You blocked @{person.handle} already.")
     await drop_follows_between(session, viewer.id, person.user.id)
+    # Nor does an hourly "new followers" message still waiting name either to the other.
+    await untell(session, viewer.id, person.handle, now)
+    await untell(session, person.user.id, viewer.handle or "", now)
 
 
 async def unblock(session: AsyncSession, viewer: User, person: Person) -> None:

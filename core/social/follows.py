@@ -60,7 +60,7 @@ async def unfollow(session: AsyncSession, viewer: User, person: Person, now: dat
     await session.execute(
         delete(Follow).where(Follow.follower_id == viewer.id, Follow.followee_id == person.user.id)
     )
-    await _untell(session, person.user.id, viewer.handle or "", now)
+    await untell(session, person.user.id, viewer.handle or "", now)
     return person.i_follow
 
 
@@ -78,7 +78,7 @@ async def answer_request(
         await _tell_accepted(session, person.user.id, owner.handle or "", now)
     else:
         await session.execute(delete(Follow).where(*where))
-    await _untell(session, owner.id, person.handle, now, requests_only=True)
+    await untell(session, owner.id, person.handle, now, requests_only=True)
 
 
 async def accept_all_requests(session: AsyncSession, owner_id: int) -> int:
@@ -190,7 +190,7 @@ async def _tell(
             return
 
 
-async def _untell(
+async def untell(
     session: AsyncSession,
     followee_id: int,
     follower: str,

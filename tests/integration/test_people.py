@@ -135,6 +135,8 @@ async def test_four_people_follow_one_goes_private_one_blocks(
     # Ann blocks Dan: neither sees the other; Dan is not told; follows between them end.
     blocked = await ok(say, "/block @dan", "ann")
     assert "Blocked @dan" in blocked.plain()
+    [row] = await news(db, "ann")  # the hour's message waiting for Ann no longer names Dan
+    assert "2 new followers: @bob, @cat." in render(row.kind, row.data).plain()
     assert "No one is called @ann." == await refused(say, "/profile @ann", "dan")
     assert "No one is called @ann." == await refused(say, "/follow @ann", "dan")
     assert "@ann" not in await refused(say, "/profile @an", "dan")  # not even as a close match
