@@ -31,6 +31,11 @@ def who(user: User) -> str:
     return f"@{user.handle or f'user{user.id}'}{mark}"
 
 
+def listed(user: User) -> str:
+    """A person in a list: a private profile shows only its handle and mark."""
+    return f"{who(user)} — {user.name}" if user.profile_public else who(user)
+
+
 def at(user: User) -> str:
     return f"@{user.handle or f'user{user.id}'}"
 
@@ -187,7 +192,7 @@ async def followers(ctx: Ctx, args: dict[str, Any]) -> Reply:
         return Reply.text("No followers yet. ", cmd("people"), " suggests people to follow.")
     reply = Reply.text(bold(f"Your followers: {found.total} (page {found.page}/{found.pages})"))
     for user in found.users:
-        reply.bullet(who(user), f" — {user.name}")
+        reply.bullet(listed(user))
         reply.button_row(Button(f"👤 {at(user)}"[:40], Action("profile", at(user))))
     return _nav(reply, "followers", found.page, found.pages)
 
@@ -201,7 +206,7 @@ async def following(ctx: Ctx, args: dict[str, Any]) -> Reply:
         return Reply.text("You follow no one yet. ", cmd("people"), " suggests people.")
     reply = Reply.text(bold(f"You follow {found.total} (page {found.page}/{found.pages})"))
     for user in found.users:
-        reply.bullet(who(user), f" — {user.name}")
+        reply.bullet(listed(user))
         reply.button_row(
             Button(f"👤 {at(user)}"[:40], Action("profile", at(user))),
             Button("Unfollow", Action("unfollow", at(user))),
@@ -220,7 +225,7 @@ async def requests(ctx: Ctx, args: dict[str, Any]) -> Reply:
         return Reply.text("No one is waiting for your answer.")
     reply = Reply.text(bold(f"Asking to follow you: {found.total}"))
     for user in found.users:
-        reply.bullet(who(user), f" — {user.name}")
+        reply.bullet(listed(user))
         reply.button_row(
             Button(f"✅ {at(user)}"[:40], Action("approve", at(user))),
             Button("✖ Decline", Action("decline", at(user))),
@@ -273,7 +278,7 @@ async def people(ctx: Ctx, args: dict[str, Any]) -> Reply:
     for item in found.items:
         user = item.user
         why = f"{item.shared} in common" if item.shared else "active lately"
-        reply.bullet(who(user), f" — {user.name} ", italic(f"({why})"))
+        reply.bullet(listed(user), " ", italic(f"({why})"))
         label = "➕ Follow" if user.profile_public else "➕ Ask"
         reply.button_row(
             Button(f"{label} {at(user)}"[:40], Action("follow", at(user))),

@@ -120,7 +120,8 @@ async def test_four_people_follow_one_goes_private_one_blocks(
 
     # Cat approves with the button on her /requests list; Dan now sees everything, Bob not.
     waiting = await ok(say, "/requests", "cat")
-    assert "@dan" in waiting.plain() and "decline|@dan" in actions(waiting)
+    assert "@dan — Dan" in waiting.plain() and "decline|@dan" in actions(waiting)
+    assert "@cat\n" in (await ok(say, "/followers", "ann")).plain() + "\n"  # no name: private
     approved = await press(say, waiting, "approve|@dan", "cat")
     assert "@dan follows you now" in approved.plain()
     assert "secret" in (await ok(say, "/profile @cat", "dan")).plain()
