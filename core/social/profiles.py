@@ -46,7 +46,11 @@ async def load_profile(session: AsyncSession, person: Person, now: datetime) -> 
         await session.scalars(
             select(Challenge.title)
             .join(Participant, Participant.challenge_id == Challenge.id)
-            .where(Participant.user_id == user.id, Challenge.status == "active")
+            .where(
+                Participant.user_id == user.id,
+                Challenge.status == "active",
+                Challenge.is_private.is_(False),  # an invite-only challenge is nobody's business
+            )
             .order_by(Challenge.end_date, Challenge.id)
         )
     )

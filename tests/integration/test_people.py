@@ -340,6 +340,13 @@ async def test_habits_are_private_until_made_public(four: Say) -> None:
     assert "Smoking" not in (await ok(four, "/profile @ann", "bob")).plain()
 
 
+async def test_a_profile_shows_running_public_challenges_only(four: Say) -> None:
+    await ok(four, "/challenge new Move Week days=7 habits=Walk", "ann")
+    await ok(four, "/challenge new Secret Club days=7 habits=Walk private", "ann")
+    text = (await ok(four, "/profile @ann", "bob")).plain()
+    assert "Challenges: Move Week" in text and "Secret" not in text
+
+
 async def test_a_profile_asked_in_a_group_is_answered_privately(four: Say) -> None:
     reply = await ok(four, "/profile @ann", "bob", group="gym")
     assert reply.private and "Reading every night" in reply.plain()
