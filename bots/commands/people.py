@@ -20,7 +20,9 @@ from core.social.reports import MAX_REASON, close_report, open_reports, report
 from core.social.verification import set_verified
 from core.storage.models import User
 
-PERSON = Arg("person", "their @handle, e.g. @ann", "word", required=True, max_length=64)
+PERSON = Arg(
+    "person", "their @handle, e.g. @ann", "word", required=True, max_length=64, complete="person"
+)
 PAGE = Arg("page", "page number", "int", min=1, max=1000)
 REASONS = ("spam", "abuse", "impersonation")
 
@@ -54,7 +56,9 @@ def _unit(count: int, unit: str) -> str:
 @command(
     "profile",
     "Someone's profile (or yours): streak, badges, public habits, followers",
-    Arg("person", "their @handle; leave out for your own", "word", max_length=64),
+    Arg(
+        "person", "their @handle; leave out for your own", "word", max_length=64, complete="person"
+    ),
     examples=("/profile", "/profile @ann"),
     group=True,
     private=True,  # what it shows depends on who asks (a follower sees a private profile)

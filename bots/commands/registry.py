@@ -28,7 +28,7 @@ class Arg:
     min: float | None = None
     max: float | None = None
     max_length: int = 64
-    complete: Literal["habit", "challenge", None] = None  # what Discord autocompletes
+    complete: Literal["habit", "challenge", "person", None] = None  # what Discord autocompletes
     hint: str = ""  # shown in usage instead of <name>, e.g. "day|weekdays|3/week"
 
     def usage(self) -> str:

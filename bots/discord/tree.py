@@ -35,6 +35,7 @@ Completer = Callable[[discord.Interaction[Any], str], Awaitable[list[app_command
 COMPLETERS: dict[str, Completer] = {
     "habit": handlers.complete_habit,
     "challenge": handlers.complete_challenge,
+    "person": handlers.complete_person,
     "timezone": handlers.complete_timezone,
 }
 

@@ -139,3 +139,18 @@ async def visible_ids(session: AsyncSession, viewer_id: int, ids: list[int]) -> 
     )
     gone = {a if a != viewer_id else b for a, b in hidden}
     return {i for i in ids if i not in gone}
+
+
+async def handles_starting(
+    session: AsyncSession, typed: str, viewer_id: int | None, limit: int
+) -> list[str]:
+    """Handles beginning with what was typed ('@an' -> ann, anna), for a menu's completion;
+    never someone who blocked the viewer."""
+    prefix = _SHOWN.sub("", typed.strip().lstrip("@")).lower()[:MAX_HANDLE]
+    query = select(User.handle).where(
+        func.lower(User.handle).startswith(prefix, autoescape=True), User.handle.is_not(None)
+    )
+    if viewer_id is not None:
+        query = query.where(~_blocked_me(viewer_id))
+    found = await session.scalars(query.order_by(func.lower(User.handle)).limit(limit))
+    return [h for h in found if h]

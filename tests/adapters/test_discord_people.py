@@ -79,3 +79,14 @@ async def test_operator_commands_are_not_global_and_unknown_to_others(h: Discord
     # A stale client still showing /verify: the command answers as unknown.
     refused = await h.slash(bob, "verify", {"person": "@bob"})
     assert "Unknown command /verify" in (refused.content or ""), refused.errors
+
+
+async def test_person_options_autocomplete_handles(h: DiscordHarness) -> None:
+    alice, anna, bob = h.user(42, "alice"), h.user(44, "anna"), h.user(43, "bob")
+    for user in (alice, anna, bob):
+        await h.slash(user, "start")
+    choices = await h.autocomplete(bob, "follow", {"person": "@a"}, focused="person")
+    assert [c["value"] for c in choices] == ["@alice", "@anna"]
+    await h.slash(anna, "block", {"person": "@bob"})
+    choices = await h.autocomplete(bob, "profile", {"person": "an"}, focused="person")
+    assert choices == []  # who blocked you is not offered
