@@ -10,6 +10,7 @@ from bots.commands.format import streak_text
 from bots.commands.registry import Arg, command
 from bots.commands.usage import Refused, cmd
 from bots.reply import Action, Button, Reply, Span, bold, italic
+from core.habits.service import list_habits
 from core.rewards.badges import badge_title
 from core.social.blocks import block, blocked_users, unblock
 from core.social.discovery import suggestions
@@ -89,16 +90,18 @@ async def profile(ctx: Ctx, args: dict[str, Any]) -> Reply:
             reply.add("Challenges: ", ", ".join(shown.challenges))
         reply.add(f"👥 {_unit(person.followers, 'follower')} · {person.following} following")
     if person.is_self:
-        state = "public" if user.profile_public else "private"
-        return reply.add(
-            f"Your profile is {state} (",
-            cmd("settings", profile="private"),
-            "). Edit: ",
-            cmd("bio", "<text>"),
-            "; show a habit: ",
-            cmd("habit edit", "Read", visibility="public"),
-            ".",
-        )
+        state, flip = ("public", "private") if user.profile_public else ("private", "public")
+        reply.add(
+            f"Your profile is {state}; ", cmd("settings", profile=flip), f" makes it {flip}. ",
+            cmd("bio", "<text>"), " sets your bio.",
+        )  # fmt: skip
+        hidden = [h for h in await list_habits(ctx.session, user.id) if not h.public]
+        if hidden:  # the habits were loaded with the account: no statement
+            reply.add(
+                "Your habits are private until you show one: ",
+                cmd("habit edit", hidden[0].name, visibility="public"),
+            )
+        return reply
     if person.i_follow == "pending":
         reply.add("You asked to follow them; they have not answered yet.")
     if person.follows_me == "pending":

@@ -333,6 +333,9 @@ async def test_bio_is_stored_clean_and_shown_as_typed(four: Say, db: Database) -
 
 async def test_habits_are_private_until_made_public(four: Say) -> None:
     assert "Smoking" not in (await ok(four, "/profile @ann", "bob")).plain()
+    mine = (await ok(four, "/profile", "ann")).plain()
+    assert "/settings profile=private makes it private" in mine
+    assert "show one: /habit edit Smoking visibility=public" in mine
     edited = await ok(four, "/habit edit Smoking visibility=public", "ann")
     assert "public" in edited.plain()
     assert "Smoking (0 clean days)" in (await ok(four, "/profile @ann", "bob")).plain()
