@@ -4,6 +4,7 @@ what the users read, and on what was stored (SQLite, and PostgreSQL when set).""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import pytest
@@ -156,9 +157,12 @@ async def test_four_people_follow_one_goes_private_one_blocks(
             .where(Outbox.chat == "dan", Outbox.kind != "follow_accepted")
         )
         assert to_dan == 0  # silent for Dan: only Cat's acceptance went to him
-        assert await session.scalar(
-            select(func.count()).select_from(Follow).where(Follow.follower_id == dan)
-        ) == 1  # Dan -> Cat stays; Dan -> Ann is gone
+        assert (
+            await session.scalar(
+                select(func.count()).select_from(Follow).where(Follow.follower_id == dan)
+            )
+            == 1
+        )  # Dan -> Cat stays; Dan -> Ann is gone
 
     # Unblocking makes them visible again, without restoring the follow.
     await ok(say, "/unblock @dan", "ann")
@@ -353,3 +357,27 @@ async def test_a_profile_shows_running_public_challenges_only(four: Say) -> None
 async def test_a_profile_asked_in_a_group_is_answered_privately(four: Say) -> None:
     reply = await ok(four, "/profile @ann", "bob", group="gym")
     assert reply.private and "Reading every night" in reply.plain()
+
+
+# ------------------------------------------------------------------------ at the same moment
+
+
+async def test_concurrent_follows_and_reports_end_as_one_row_each(four: Say, db: Database) -> None:
+    say = four
+    for name in ("eve", "fay", "gus", "hal"):
+        await ok(say, "/start", name)
+    twice = await asyncio.gather(*(say("/follow @ann", user="bob") for _ in range(5)))
+    assert sum("You follow @ann now" in r.plain() for r in twice) == 1
+    assert all("already follow" in r.plain() for r in twice if r.error)
+    many = await asyncio.gather(
+        *(say("/follow @ann", user=n) for n in ("eve", "fay", "gus", "hal"))
+    )
+    assert all(not r.error for r in many), [r.plain() for r in many]
+    [row] = await news(db, "ann")  # one message naming all five, none lost to the race
+    assert row.data["followers_count"] == 5
+    assert set(row.data["followers"]) == {"bob", "eve", "fay", "gus", "hal"}
+    reports = await asyncio.gather(*(say("/report @ann spam", user="cat") for _ in range(5)))
+    assert all(not r.error for r in reports)
+    async with db.session() as session:
+        assert await session.scalar(select(func.count()).select_from(Report)) == 1
+        assert await session.scalar(select(func.count()).select_from(Follow)) == 5
