@@ -80,3 +80,38 @@ def _nudge(data: dict[str, Any]) -> Reply:
         cmd("claim"),
         " your gems.",
     ).button_row(Button("✅ Check in", Action("done")))
+
+
+# ---------------------------------------------------------------- people
+
+
+def _handles(names: list[str], count: int) -> str:
+    shown = ", ".join(f"@{n}" for n in names)
+    return shown + (f" and {count - len(names)} more" if count > len(names) else "")
+
+
+@renders("followers")
+def _followers(data: dict[str, Any]) -> Reply:
+    """New followers and requests of the last hour, in one message (core/social/follows.py)."""
+    reply = Reply(private=True)
+    followers, requests = data.get("followers", []), data.get("requests", [])
+    count = int(data.get("followers_count", len(followers)))
+    asked = int(data.get("requests_count", len(requests)))
+    if count:
+        plural = "new follower" if count == 1 else "new followers"
+        reply.add(f"👥 {count} {plural}: ", bold(_handles(followers, count)), ".")
+    if asked:
+        plural = "asks" if asked == 1 else "ask"
+        reply.add("🔒 ", bold(_handles(requests, asked)), f" {plural} to follow you.")
+        reply.button_row(Button("Review requests", Action("requests")))
+    elif followers:
+        reply.button_row(Button("👥 Followers", Action("followers")))
+    return reply
+
+
+@renders("follow_accepted")
+def _follow_accepted(data: dict[str, Any]) -> Reply:
+    handle = f"@{data['handle']}"
+    return Reply.text(
+        "✅ ", bold(handle), " accepted your request: you follow them now."
+    ).button_row(Button("👤 Profile", Action("profile", handle)))

@@ -81,7 +81,7 @@ async def console(settings: Settings) -> None:
     clock_file = settings.data_dir / CLOCK_FILE
     clock = FakeClock(restore_clock(clock_file, SystemClock().now()))
     planner = settings.planner()
-    deps = Deps(db, clock, planner=planner)
+    deps = Deps(db, clock, planner=planner, operators=settings.operator_ids())
     repl = Console(
         deps,
         clock,
@@ -115,7 +115,13 @@ async def run(settings: Settings) -> None:
         hide_in_logs(secret_setting)
     db = await open_database(settings)
     planner = settings.planner()
-    deps = Deps(db, SystemClock(), button_key=settings.button_key(), planner=planner)
+    deps = Deps(
+        db,
+        SystemClock(),
+        button_key=settings.button_key(),
+        planner=planner,
+        operators=settings.operator_ids(),
+    )
     services: dict[str, Coroutine[Any, Any, None]] = {}  # name -> runs until cancelled
     notifiers: dict[str, Notifier] = {}  # platform -> how the outbox reaches its chats
     closers: list[Callable[[], Awaitable[None]]] = [planner.close] if planner else []

@@ -38,6 +38,9 @@ class Settings(BaseSettings):
     planner_model: str = "gpt-4o-mini"
 
     tick_seconds: int = 30
+    # The bot's operators, who verify people and read reports: platform:id pairs separated by
+    # commas, e.g. "telegram:123,discord:456,console:boss".
+    operators: str = ""
     # One send budget per bot token for every process (redis://host:port/db); without it each
     # process paces itself alone, which is right for one process.
     redis_url: str | None = None
@@ -68,6 +71,11 @@ class Settings(BaseSettings):
             return None
         base = self.planner_base_url or "https://api.openai.com/v1"
         return ChatPlanner(base, key, self.planner_model)
+
+    def operator_ids(self) -> frozenset[str]:
+        """OPERATORS as a set of "platform:id"; malformed entries (no colon) are ignored."""
+        parts = (p.strip() for p in self.operators.split(","))
+        return frozenset(p.lower() if p.startswith("console:") else p for p in parts if ":" in p)
 
     def db_url(self) -> str:
         if self.database_url:

@@ -13,6 +13,7 @@ from bots.reply import Reply, Span, bold, code, italic
 from core.clock import local_now
 from core.errors import InvalidInput, NotFound
 from core.habits.service import list_habits, refresh_reminder
+from core.social.follows import accept_all_requests
 from core.users.settings import parse_quiet, quiet_text
 
 
@@ -77,7 +78,8 @@ def group_intro() -> Reply:
     personal=True,
 )
 async def help_(ctx: Ctx, args: dict[str, Any]) -> Reply:
-    tops = REGISTRY.tops()
+    shown = REGISTRY.visible(ctx.is_operator)  # operator commands exist for operators only
+    tops = shown.tops()
     wanted = args.get("command", "").lstrip("/").lower().strip()
     if not wanted:
         reply = Reply.text(bold("Commands"))
@@ -92,7 +94,7 @@ async def help_(ctx: Ctx, args: dict[str, Any]) -> Reply:
         )
     top = wanted.split()[0]
     if top not in tops:
-        found, _ = REGISTRY.resolve(wanted.split())
+        found, _ = shown.resolve(wanted.split())
         if found is None:
             raise NotFound(f"There is no /{wanted[:32]} command. Send /help for the list.")
         top = found.top
@@ -148,7 +150,14 @@ async def timezone(ctx: Ctx, args: dict[str, Any]) -> Reply:
     # Only settings something reads; profile, DM and language settings come with their features.
     Arg("nudges", "the evening nudge to claim", "choice", keyword=True, choices=("on", "off")),
     Arg("quiet", "quiet hours like 22:00-07:00, or off", "word", keyword=True, max_length=16),
-    examples=("/settings quiet=22:00-07:00 nudges=off",),
+    Arg(
+        "profile",
+        "who sees your profile: everyone, or people you approve",
+        "choice",
+        keyword=True,
+        choices=("public", "private"),
+    ),
+    examples=("/settings quiet=22:00-07:00 nudges=off", "/settings profile=private"),
     private=True,
     personal=True,
 )
@@ -164,10 +173,20 @@ async def settings(ctx: Ctx, args: dict[str, Any]) -> Reply:
         user.nudges = args["nudges"] == "on"
         if not user.nudges:
             user.next_nudge_at = None
+    accepted = 0
+    if "profile" in args:
+        user.profile_public = args["profile"] == "public"
+        if user.profile_public:  # nothing left to approve: whoever asked follows now
+            accepted = await accept_all_requests(ctx.session, user.id)
     reply = Reply.text(bold("Settings" if not args else "Settings saved"))
     reply.bullet("time zone: ", bold(user.timezone), "  (/timezone)")
     reply.bullet("nudges: ", bold("on" if user.nudges else "off"))
     reply.bullet("quiet: ", bold(quiet_text(user)))
+    reply.bullet("profile: ", bold("public" if user.profile_public else "private"))
+    if "profile" in args and not user.profile_public:
+        reply.add("Only people you approve see your profile now; your followers stay.")
+    if accepted:
+        reply.add(f"{accepted} waiting request{'s' if accepted != 1 else ''} accepted.")
     if not args:
         example_ = cmd("settings", quiet="22:00-07:00")
         reply.add("Change with ", usage("settings"), ", e.g. ", example_)

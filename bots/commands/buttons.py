@@ -31,6 +31,7 @@ from bots.reply import Action, Button, Reply, Span
 CANCEL = "✖️ Cancel"
 CANCELLED = "✖️ Cancelled: nothing changed."
 PAGE_SIZE = 20  # buttons a page shows, besides the page row: Discord shows 25 at most
+MAX_SHOWN = 25  # up to this many, a reply keeps all its buttons on one page
 _CONTROL = re.compile(r"\s+(confirm=(?:yes|no)|buttons=\d{1,4})\s*$")
 
 
@@ -95,6 +96,8 @@ def pick(
 def paginate(reply: Reply, page: int, command: Command, raw: Mapping[str, str]) -> None:
     """Keep one page of the reply's buttons (whole rows, at most PAGE_SIZE buttons) and add a
     row to turn pages; each turn runs the command again and keeps another page."""
+    if sum(len(row) for row in reply.buttons) <= MAX_SHOWN:
+        return  # every platform shows them all (a list paging itself: ten people, two each)
     pages: list[list[list[Button]]] = [[]]
     count = 0
     for row in (r for r in reply.buttons if r):

@@ -62,6 +62,12 @@ class Deps:
     button_key: bytes = field(default_factory=lambda: secrets.token_bytes(32))
     # The AI planner behind /plan; None: the built-in planner plans (and says so).
     planner: ChatModel | None = None
+    # The bot's operators as "platform:id" (OPERATORS): they alone verify people and read
+    # reports. Decided here from the settings, for every adapter alike.
+    operators: frozenset[str] = frozenset()
+
+    def is_operator(self, inv: Invocation) -> bool:
+        return f"{inv.platform}:{inv.user_id}" in self.operators
 
 
 @dataclass
@@ -88,3 +94,7 @@ class Ctx:
     @property
     def is_admin(self) -> bool:
         return self.group is not None and self.inv.is_admin
+
+    @property
+    def is_operator(self) -> bool:
+        return self.deps.is_operator(self.inv)

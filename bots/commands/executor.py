@@ -53,7 +53,7 @@ async def execute(
         text, controls = split_controls(inv.text)
         inv = replace(inv, text=text)
     try:
-        found = find(inv, registry)
+        found = find(inv, registry.visible(deps.is_operator(inv)))
         if not isinstance(found, Reply):
             command, raw = found
             return await _run(deps, inv, command, raw, answer, controls)
@@ -61,7 +61,8 @@ async def execute(
     except AlreadyAnswered:
         raise
     except UsageError as error:
-        reply = Reply.text(str(error), error=True).add("Usage: ", _usage(inv, registry))
+        shown = registry.visible(deps.is_operator(inv))
+        reply = Reply.text(str(error), error=True).add("Usage: ", _usage(inv, shown))
     except Refused as error:
         reply = error.reply
     except DomainError as error:

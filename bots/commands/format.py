@@ -35,6 +35,8 @@ def habit_line(habit: Habit) -> str:
         parts.append(f"reminder {habit.remind_at.replace(',', ', ')}")
     if habit.kind == "quit":
         parts.append("quit")
+    if habit.public:
+        parts.append("public")
     return " · ".join(parts)
 
 

@@ -60,6 +60,13 @@ TARGET = Arg(
 )
 UNIT = Arg("unit", "the target's unit, e.g. pages", "word", keyword=True, max_length=24)
 KIND = Arg("kind", "build a habit or quit one", "choice", keyword=True, choices=("build", "quit"))
+VISIBILITY = Arg(
+    "visibility",
+    "public: shown on your profile; private (the default): only you see it",
+    "choice",
+    keyword=True,
+    choices=("public", "private"),
+)
 
 
 def done_button(habit_id: int, label: str) -> Button:
@@ -113,7 +120,7 @@ async def habit_list(ctx: Ctx, args: dict[str, Any]) -> Reply:
 
 @command(
     "habit edit",
-    "Change a habit: name, schedule, reminder, target, unit or kind",
+    "Change a habit: name, schedule, reminder, target, unit, kind or visibility",
     NAME,
     Arg("rename", "a new name", "text", keyword=True, max_length=MAX_NAME),
     EVERY,
@@ -121,12 +128,18 @@ async def habit_list(ctx: Ctx, args: dict[str, Any]) -> Reply:
     TARGET,
     UNIT,
     KIND,
-    examples=("/habit edit Read every=weekdays remind=off", "/habit edit Read rename=Reading"),
+    VISIBILITY,
+    examples=(
+        "/habit edit Read every=weekdays remind=off",
+        "/habit edit Read rename=Reading",
+        "/habit edit Read visibility=public",
+    ),
     personal=True,
 )
 async def habit_edit(ctx: Ctx, args: dict[str, Any]) -> Reply:
     habit = await find_habit(ctx.session, ctx.user.id, args["name"])
-    changes = {k: args[k] for k in ("every", "remind", "target", "unit", "kind") if k in args}
+    keys = ("every", "remind", "target", "unit", "kind", "visibility")
+    changes = {k: args[k] for k in keys if k in args}
     if "rename" in args:
         changes["name"] = args["rename"]
     if not changes:

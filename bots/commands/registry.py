@@ -31,7 +31,7 @@ class Arg:
     min: float | None = None
     max: float | None = None
     max_length: int = 64
-    complete: Literal["habit", "challenge", None] = None  # what Discord autocompletes
+    complete: Literal["habit", "challenge", "person", None] = None  # what Discord autocompletes
     hint: str = ""  # shown in usage instead of <name>, e.g. "day|weekdays|3/week"
 
     def usage(self) -> str:
@@ -58,6 +58,9 @@ class Command:
     # Its answer is about the caller (habits, balances, invite codes): asked in a group it is
     # delivered privately (Telegram private chat, Discord ephemeral), never to the group.
     private: bool = False
+    # For the bot's operators only (OPERATORS): to anyone else it does not exist (no menu,
+    # no /help line, no slash command; typed, it is an unknown command).
+    operator: bool = False
     examples: tuple[str, ...] = ()
     # Destructive: the handler asks first and acts only from its confirm button
     # (bots/commands/buttons.py: ask, Ctx.confirmed).
@@ -90,6 +93,7 @@ class Registry:
         self._text_names: dict[str, Command] = {}
         # The command that receives chat text which is not a command (Invocation.plain).
         self.plain_text: str | None = None
+        self._public: tuple[int, Registry] | None = None
 
     def add(self, command: Command) -> Command:
         for name in (command.name, *command.aliases):
@@ -132,6 +136,20 @@ class Registry:
 
     def text_names(self) -> list[str]:
         return sorted(self._text_names)
+
+    def visible(self, operator: bool) -> Registry:
+        """The registry as someone sees it: an operator all of it, anyone else without the
+        operator commands (their help, menus, slash tree and unknown-command replies)."""
+        if operator or not any(c.operator for c in self.commands.values()):
+            return self
+        count = len(self.commands)
+        if self._public is None or self._public[0] != count:  # built once, rebuilt if added to
+            shown = Registry()
+            for command in self.commands.values():
+                if not command.operator:
+                    shown.add(command)
+            self._public = (count, shown)
+        return self._public[1]
 
 
 REGISTRY = Registry()

@@ -63,7 +63,7 @@ class _Habitbot:
         self.sync_commands = sync_commands
         self.defer_after = defer_after
         self.receipts = Receipts(deps.db, deps.clock)
-        self.tree = HabitbotTree(self)  # type: ignore[arg-type]
+        self.tree = HabitbotTree(self, operator_guild=dev_guild)  # type: ignore[arg-type]
         self.notifier = DiscordNotifier(self, deps)  # type: ignore[arg-type]
 
     async def setup_hook(self) -> None:

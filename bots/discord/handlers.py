@@ -38,6 +38,7 @@ from bots.reply import Reply
 from core.challenges.service import challenge_suggestions
 from core.habits.names import name_key
 from core.habits.service import list_habits
+from core.social.lookup import handles_starting
 from core.users.accounts import set_private_chat_reachable
 from core.users.lookup import account_user_id
 
@@ -339,6 +340,21 @@ def completer_for(
         return [app_commands.Choice(name=label[:100], value=value) for label, value in found]
 
     return complete
+
+
+async def complete_person(
+    interaction: discord.Interaction[Any], current: str
+) -> list[app_commands.Choice[str]]:
+    """Handles starting with what was typed, as @handle (none of those who blocked the caller)."""
+    deps = _client(interaction).deps
+    try:
+        async with deps.db.session() as session:
+            user_id = await account_user_id(session, PLATFORM, str(interaction.user.id))
+            found = await handles_starting(session, current, user_id, MAX_CHOICES)
+    except Exception:
+        log.exception("person autocomplete failed")
+        return []
+    return [app_commands.Choice(name=f"@{h}"[:100], value=f"@{h}"[:100]) for h in found]
 
 
 @cache

@@ -45,6 +45,7 @@ Completer = Callable[[discord.Interaction[Any], str], Awaitable[list[app_command
 COMPLETERS: dict[str, Completer] = {
     "habit": handlers.complete_habit,
     "challenge": handlers.complete_challenge,
+    "person": handlers.complete_person,
     "timezone": handlers.complete_timezone,
 }
 MANAGE_SERVER = discord.Permissions(manage_guild=True)
@@ -183,11 +184,16 @@ def _who_and_where(item: Any, commands: list[Command]) -> None:
 
 
 def slash_commands(
-    registry: Registry = REGISTRY,
+    registry: Registry = REGISTRY, operator: bool = False
 ) -> list[app_commands.Command[Any, ..., None] | app_commands.Group]:
-    """Every top-level slash command: plain commands, and groups for names with a space."""
+    """Every top-level slash command: plain commands, and groups for names with a space.
+    Without `operator`, those everyone sees; with it, the operator commands alone."""
     out: list[app_commands.Command[Any, ..., None] | app_commands.Group] = []
+    public = set(registry.visible(False).commands)
     for top, commands in slash_tops(registry).items():
+        commands = [c for c in commands if (c.name in public) != operator]
+        if not commands:
+            continue
         subs = [c for c in commands if slash_path(c, registry) != top]
         if not subs:
             if len(commands) > 1:
@@ -211,12 +217,26 @@ def slash_commands(
 
 
 class HabitbotTree(app_commands.CommandTree[Any]):
-    """The tree of the registry's commands; errors get an ephemeral reply, never silence."""
+    """The tree of the registry's commands; errors get an ephemeral reply, never silence.
 
-    def __init__(self, client: discord.Client, registry: Registry = REGISTRY) -> None:
+    Operator commands are not global: Discord cannot hide a command from everyone but a few
+    people, so they exist only in `operator_guild` (the dev guild), for its administrators;
+    elsewhere operators use them on Telegram or the console."""
+
+    def __init__(
+        self,
+        client: discord.Client,
+        registry: Registry = REGISTRY,
+        operator_guild: int | None = None,
+    ) -> None:
         super().__init__(client)
         for command in slash_commands(registry):
             self.add_command(command)
+        if operator_guild:
+            guild = discord.Object(id=operator_guild)
+            for command in slash_commands(registry, operator=True):
+                command.default_permissions = discord.Permissions(administrator=True)
+                self.add_command(command, guild=guild)
 
     async def on_error(
         self, interaction: discord.Interaction[Any], error: app_commands.AppCommandError
@@ -225,6 +245,10 @@ class HabitbotTree(app_commands.CommandTree[Any]):
             # Discord still shows an older version of the command (a sync is on its way).
             text = "This command was just updated. Please try again in a minute."
             log.warning("signature mismatch for /%s", getattr(error.command, "qualified_name", "?"))
+        elif isinstance(error, app_commands.CommandNotFound):
+            # Gone from the tree (or never in it for this person: operator commands) while
+            # the client still offers it.
+            text = f"Unknown command /{' '.join([*error.parents, error.name])[:40]}."
         elif isinstance(error, app_commands.TransformerError):
             text = f"I could not read {str(error.value)[:40]!r} for that option."
         else:

@@ -68,7 +68,7 @@ class TelegramBot:
         """Learn our username (for /cmd@bot and deep links) and publish the command menu."""
         me = await self.bot.me()
         log.info("Telegram: running as @%s", me.username)
-        await publish(self.bot)
+        await publish(self.bot, operators=self.services.deps.operators)
 
     async def poll(self, polling_timeout: int = 30) -> None:
         """Long polling until cancelled."""

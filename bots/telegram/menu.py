@@ -1,13 +1,15 @@
 """Telegram's command menu (setMyCommands), generated from the one command registry.
 
 Three scopes: private chats list everything; groups list the commands offered there
-(Command.group); group admins see those plus the admin commands (Command.admin).
+(Command.group); group admins see those plus the admin commands (Command.admin). Operator
+commands are in none of them: each operator's own private chat gets a menu with them too.
 """
 
 from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Iterable
 
 from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError
@@ -16,6 +18,7 @@ from aiogram.types import (
     BotCommandScopeAllChatAdministrators,
     BotCommandScopeAllGroupChats,
     BotCommandScopeAllPrivateChats,
+    BotCommandScopeChat,
     BotCommandScopeUnion,
 )
 
@@ -38,8 +41,10 @@ def describe(top: str, commands: list[Command]) -> str:
 
 
 def menus(registry: Registry = REGISTRY) -> dict[str, list[BotCommand]]:
-    """Menu per scope type: all_private_chats, all_group_chats, all_chat_administrators."""
-    tops = {t: cs for t, cs in registry.tops().items() if _NAME.fullmatch(t)}
+    """Menu per scope type: all_private_chats, all_group_chats, all_chat_administrators;
+    "operators": the private menu with the operator commands."""
+    everything = {t: cs for t, cs in registry.tops().items() if _NAME.fullmatch(t)}
+    tops = {t: cs for t, cs in registry.visible(False).tops().items() if _NAME.fullmatch(t)}
 
     def entry(top: str, commands: list[Command]) -> BotCommand:
         return BotCommand(command=top, description=describe(top, commands))
@@ -57,6 +62,7 @@ def menus(registry: Registry = REGISTRY) -> dict[str, list[BotCommand]]:
         "all_chat_administrators": [
             entry(t, cs) for t, cs in tops.items() if t in in_groups or any(c.admin for c in cs)
         ],
+        "operators": [entry(t, cs) for t, cs in everything.items()],
     }
 
 
@@ -67,10 +73,14 @@ _SCOPES: dict[str, BotCommandScopeUnion] = {
 }
 
 
-async def publish(bot: Bot, registry: Registry = REGISTRY) -> bool:
-    """Publish the menus; a failure is logged, never fatal (the bot works without a menu)."""
+async def publish(bot: Bot, registry: Registry = REGISTRY, operators: Iterable[str] = ()) -> bool:
+    """Publish the menus; a failure is logged, never fatal (the bot works without a menu).
+    `operators`: "platform:id" entries; the Telegram ones get their private chat's menu."""
+    built = menus(registry)
     try:
-        for scope, commands in menus(registry).items():
+        for scope, commands in built.items():
+            if scope == "operators":
+                continue
             if commands:
                 await bot.set_my_commands(commands, scope=_SCOPES[scope])
             else:
@@ -78,4 +88,14 @@ async def publish(bot: Bot, registry: Registry = REGISTRY) -> bool:
     except TelegramAPIError as error:
         log.warning("setMyCommands failed: %s", type(error).__name__)
         return False
+    for operator in sorted(operators):
+        platform, _, chat = operator.partition(":")
+        if platform != "telegram" or not chat.lstrip("-").isdigit():
+            continue
+        try:
+            await bot.set_my_commands(
+                built["operators"], scope=BotCommandScopeChat(chat_id=int(chat))
+            )
+        except TelegramAPIError as error:  # e.g. the operator never opened a chat with the bot
+            log.warning("the operator menu for %s failed: %s", chat, type(error).__name__)
     return True

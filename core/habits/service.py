@@ -152,6 +152,8 @@ async def edit_habit(
         habit.remind_at = ",".join(changes["remind"]) or None
     if "kind" in changes:
         habit.kind = changes["kind"]
+    if "visibility" in changes:
+        habit.public = changes["visibility"] == "public"
     if "target" in changes or "unit" in changes:
         target = changes.get("target", habit.target)
         unit = changes.get("unit", habit.unit)

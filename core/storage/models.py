@@ -21,6 +21,8 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
     false,
+    func,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -67,7 +69,8 @@ NO_REUSE = {"sqlite_autoincrement": True}
 
 class User(Base):
     __tablename__ = "users"
-    __table_args__ = NO_REUSE
+    # Handles are looked up case-insensitively ("@Ann" names ann).
+    __table_args__ = (Index("ix_users_handle_lower", func.lower(text("handle"))), NO_REUSE)
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     handle: Mapped[str | None] = mapped_column(String(40), unique=True)
@@ -75,6 +78,8 @@ class User(Base):
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
     language: Mapped[str] = mapped_column(String(8), default="en")
     profile_public: Mapped[bool] = mapped_column(Boolean, default=True)
+    bio: Mapped[str | None] = mapped_column(String(160))
+    verified: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     dm_policy: Mapped[str] = mapped_column(String(16), default="everyone")
     # Minutes after local midnight; both set or both null.
     quiet_start: Mapped[int | None] = mapped_column(Integer)
@@ -109,7 +114,8 @@ class Account(Base):
     # Where the bot can write to this person privately; null until they open a private chat.
     private_chat: Mapped[str | None] = mapped_column(String(64))
     unreachable: Mapped[bool] = mapped_column(Boolean, default=False)
-    last_seen_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    # Indexed: discovery suggests the most recently active people first.
+    last_seen_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
 
     user: Mapped[User] = relationship(back_populates="accounts", lazy="raise")
 
@@ -132,6 +138,8 @@ class Habit(Base):
     # Its name is one of a running challenge's habits, so its check-ins move standings. Set
     # when joining; cleared by the next refresh once no running challenge needs it.
     in_challenge: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # Shown on the owner's profile; private unless they say otherwise.
+    public: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
@@ -442,3 +450,65 @@ class PlanTask(Base):
     text: Mapped[str] = mapped_column(String(160))
     on_date: Mapped[date] = mapped_column(Date)  # start_date + day - 1
     done_on: Mapped[date | None] = mapped_column(Date)
+
+
+class Follow(Base):
+    """follower follows followee: 'accepted', or 'pending' while a private profile's owner has
+    not approved it."""
+
+    __tablename__ = "follows"
+    __table_args__ = (Index("ix_follows_followee_id", "followee_id", "status"),)
+
+    follower_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    followee_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    status: Mapped[str] = mapped_column(String(12), default="accepted")  # accepted | pending
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class Block(Base):
+    """blocker blocked blocked_id: neither sees the other anywhere."""
+
+    __tablename__ = "blocks"
+    __table_args__ = (Index("ix_blocks_blocked_id", "blocked_id"),)
+
+    blocker_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    blocked_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class Report(Base):
+    """A person reported to the operators, with a snapshot of what they saw. One open report per
+    reporter and target: reporting again counts once."""
+
+    __tablename__ = "reports"
+    __table_args__ = (
+        Index(
+            "uq_reports_open",
+            "reporter_id",
+            "target_user_id",
+            unique=True,
+            sqlite_where=text("status = 'open'"),
+            postgresql_where=text("status = 'open'"),
+        ),
+        Index("ix_reports_status_created_at", "status", "created_at"),
+        NO_REUSE,
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    reporter_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    target_user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    reason: Mapped[str] = mapped_column(String(500))
+    snapshot: Mapped[dict[str, Any]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(8), default="open")  # open | closed
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())

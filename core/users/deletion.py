@@ -13,14 +13,16 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.habits.service import forget_loaded
 from core.storage.models import (
     Account,
     Badge,
+    Block,
     Challenge,
+    Follow,
     FrozenDay,
     Habit,
     LedgerEntry,
@@ -31,6 +33,7 @@ from core.storage.models import (
     Outbox,
     Participant,
     ReleasedHandle,
+    Report,
     User,
 )
 from core.users.handles import release
@@ -128,14 +131,44 @@ async def _profile(session: AsyncSession, d: Deletion) -> None:
             last_claim_on=None,
             claim_cycle_day=0,
             freezes_checked_on=None,
+            next_freeze_at=None,
+            bio=None,
+            verified=False,
             deleted_at=d.now,
         )
     )
 
 
-# One step per table, like the merge's (core/users/merge.py): follows, blocks and reports are
-# one more step each.
-STEPS: list[Step] = [_participations, _habits, _own_rows, _outbox, _accounts, _profile]
+async def _follows(session: AsyncSession, d: Deletion) -> None:
+    """Nobody follows a deleted user, nor does it follow anyone (counts stay true)."""
+    await session.execute(
+        delete(Follow).where(or_(Follow.follower_id == d.user.id, Follow.followee_id == d.user.id))
+    )
+
+
+async def _blocks(session: AsyncSession, d: Deletion) -> None:
+    await session.execute(
+        delete(Block).where(or_(Block.blocker_id == d.user.id, Block.blocked_id == d.user.id))
+    )
+
+
+async def _reports(session: AsyncSession, d: Deletion) -> None:
+    """What they reported goes with them; reports about them stay with the operators."""
+    await session.execute(delete(Report).where(Report.reporter_id == d.user.id))
+
+
+# One step per table, like the merge's (core/users/merge.py).
+STEPS: list[Step] = [
+    _participations,
+    _habits,
+    _own_rows,
+    _outbox,
+    _accounts,
+    _follows,
+    _blocks,
+    _reports,
+    _profile,
+]
 
 
 async def delete_user(session: AsyncSession, user: User, now: datetime) -> Deletion:

@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import and_, delete, false, func, literal, select, update
+from sqlalchemy import and_, delete, false, func, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -22,8 +22,10 @@ from core.storage.db import dialect_of, insert_ignore_into
 from core.storage.models import (
     Account,
     Badge,
+    Block,
     Challenge,
     CheckIn,
+    Follow,
     FrozenDay,
     Habit,
     LedgerEntry,
@@ -33,6 +35,7 @@ from core.storage.models import (
     Outbox,
     Participant,
     ReleasedHandle,
+    Report,
     User,
 )
 from core.users.handles import release
@@ -240,6 +243,76 @@ async def _claims(session: AsyncSession, m: Merge) -> None:
         )
 
 
+async def _follows(session: AsyncSession, m: Merge) -> None:
+    """The two accounts' follows become the person's, once each: a follow between the two
+    goes, and an accepted follow wins over a pending request for the same person."""
+    for side, other_side in (("follower_id", "followee_id"), ("followee_id", "follower_id")):
+        mine, other = getattr(Follow, side), getattr(Follow, other_side)
+        inner = aliased(Follow)  # the subqueries read the table the statement changes
+        i_mine, i_other = getattr(inner, side), getattr(inner, other_side)
+        await session.execute(delete(Follow).where(mine == m.gone.id, other == m.keep.id))
+        accepted = select(i_other).where(i_mine == m.gone.id, inner.status == "accepted")
+        await session.execute(  # keep's pending request, where gone's follow was accepted
+            update(Follow)
+            .where(mine == m.keep.id, other.in_(accepted))
+            .values(status="accepted")
+            .execution_options(synchronize_session=False)
+        )
+        held = select(i_other).where(i_mine == m.keep.id)
+        await session.execute(
+            update(Follow)
+            .where(mine == m.gone.id, other.not_in(held))
+            .values({side: m.keep.id})
+            .execution_options(synchronize_session=False)
+        )
+        await session.execute(delete(Follow).where(mine == m.gone.id))
+
+
+async def _blocks(session: AsyncSession, m: Merge) -> None:
+    for side, other_side in (("blocker_id", "blocked_id"), ("blocked_id", "blocker_id")):
+        mine, other = getattr(Block, side), getattr(Block, other_side)
+        inner = aliased(Block)
+        await session.execute(delete(Block).where(mine == m.gone.id, other == m.keep.id))
+        held = select(getattr(inner, other_side)).where(getattr(inner, side) == m.keep.id)
+        await session.execute(
+            update(Block)
+            .where(mine == m.gone.id, other.not_in(held))
+            .values({side: m.keep.id})
+            .execution_options(synchronize_session=False)
+        )
+        await session.execute(delete(Block).where(mine == m.gone.id))
+
+
+async def _reports(session: AsyncSession, m: Merge) -> None:
+    """Reports by and about the gone account are the person's; an open report the person
+    already has about the same target counts once, and reports of oneself go."""
+    await session.execute(
+        delete(Report).where(
+            or_(
+                and_(Report.reporter_id == m.gone.id, Report.target_user_id == m.keep.id),
+                and_(Report.reporter_id == m.keep.id, Report.target_user_id == m.gone.id),
+            )
+        )
+    )
+    inner = aliased(Report)
+    open_by_keep = select(inner.target_user_id).where(
+        inner.reporter_id == m.keep.id, inner.status == "open"
+    )
+    await session.execute(
+        delete(Report).where(
+            Report.reporter_id == m.gone.id,
+            Report.status == "open",
+            Report.target_user_id.in_(open_by_keep),
+        )
+    )
+    await session.execute(
+        update(Report).where(Report.reporter_id == m.gone.id).values(reporter_id=m.keep.id)
+    )
+    await session.execute(
+        update(Report).where(Report.target_user_id == m.gone.id).values(target_user_id=m.keep.id)
+    )
+
+
 async def _standings(session: AsyncSession, m: Merge) -> None:
     """The kept standings follow the merged check-ins and join dates, and the habits that
     running challenges count are marked so their check-ins keep them."""
@@ -264,6 +337,9 @@ STEPS: list[Step] = [
     _handles,
     _outbox,
     _claims,
+    _follows,
+    _blocks,
+    _reports,
     _standings,
     _merged,
 ]

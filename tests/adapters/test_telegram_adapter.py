@@ -613,6 +613,26 @@ PRIVATE_SESSION = [
     "/unlink",
     "/export",
     "/deleteme",
+    "/profile",
+    "/bio Reading every night",
+    "/habit edit Read visibility=public",
+    "/settings profile=private",
+    "/follow @ann",  # refused: yourself
+    "/unfollow @ann",
+    "/followers",
+    "/following",
+    "/requests",
+    "/approve @ann",
+    "/decline @ann",
+    "/people",
+    "/block @ann",
+    "/unblock @ann",
+    "/blocked",
+    "/report @ann spam",
+    "/verify @ann",  # unknown: Ann is no operator
+    "/unverify @ann",
+    "/reports",
+    "/reports close 1",
 ]
 GROUP_SESSION = [  # (who, text): the admin sets the group up, a member takes part
     ("boss", "/start"),
@@ -663,6 +683,26 @@ GROUP_SESSION = [  # (who, text): the admin sets the group up, a member takes pa
     ("ann", "/deleteme"),
     ("ann", "/challenge end 1"),  # refused: not an admin
     ("boss", "/challenge end 1"),
+    ("ann", "/profile @boss"),
+    ("ann", "/bio Runner"),
+    ("ann", "/follow @boss"),
+    ("ann", "/following"),
+    ("boss", "/followers"),
+    ("boss", "/settings profile=private"),
+    ("ann", "/unfollow @boss"),
+    ("ann", "/follow @boss"),
+    ("boss", "/requests"),
+    ("boss", "/approve @ann"),
+    ("boss", "/decline @ann"),  # refused: follows already
+    ("ann", "/people"),
+    ("ann", "/block @boss"),
+    ("ann", "/blocked"),
+    ("ann", "/unblock @boss"),
+    ("ann", "/report @boss spam"),
+    ("ann", "/verify @boss"),
+    ("ann", "/unverify @boss"),
+    ("ann", "/reports"),
+    ("ann", "/reports close 1"),
 ]
 
 

@@ -20,12 +20,15 @@ from core.errors import Conflict
 from core.storage.db import Database
 from core.storage.models import (
     Account,
+    Block,
     Challenge,
     CheckIn,
+    Follow,
     Habit,
     LedgerEntry,
     LinkCode,
     Participant,
+    Report,
     User,
 )
 from core.users.handles import change_handle
@@ -381,3 +384,42 @@ async def test_a_handle_taken_while_being_claimed(say: Say, db: Database, clock:
     if db.dialect == "postgresql":
         assert "just taken" in said
     assert "You are @runner." in await ok(say, "/handle", user="bob")
+
+
+# ------------------------------------------------------------------ people, merged and deleted
+async def test_follows_blocks_and_reports_survive_a_merge_once(say: Say, db: Database) -> None:
+    for user in ("ann", "bob", "carl", "dana"):
+        await ok(say, "/start", user=user)
+    await ok(say, "/follow @carl", user="ann")
+    await ok(say, "/follow @carl", user="bob")  # the same person, twice
+    await ok(say, "/follow @bob", user="ann")  # a follow between the two accounts
+    await ok(say, "/follow @ann", user="carl")
+    await ok(say, "/block @dana", user="ann")
+    await ok(say, "/block @dana", user="bob")
+    await ok(say, "/report @dana spam", user="ann")
+    await ok(say, "/report @dana spam", user="bob")
+    code = await code_of(say, "ann")
+    await ok(say, f"/link {code}", user="bob")
+    async with db.session() as session:
+        ann = await session.scalar(select(User.id).where(User.handle == "ann"))
+        follows = set((await session.execute(select(Follow.follower_id, Follow.followee_id))).all())
+        blocks = set((await session.execute(select(Block.blocker_id, Block.blocked_id))).all())
+        reports = await session.scalar(select(func.count()).select_from(Report))
+    carl = next(b for a, b in follows if a == ann)
+    assert follows == {(ann, carl), (carl, ann)}  # one follow of carl, none of oneself
+    assert len(blocks) == 1 and next(iter(blocks))[0] == ann
+    assert reports == 1  # reported twice by one person: counts once
+
+
+async def test_a_deleted_user_leaves_no_follows_or_blocks(say: Say, db: Database) -> None:
+    for user in ("ann", "carl"):
+        await ok(say, "/start", user=user)
+    await ok(say, "/follow @carl", user="ann")
+    await ok(say, "/follow @ann", user="carl")
+    await ok(say, "/block @carl", user="ann")  # ends the follows; a block stays until deleted
+    deleted = await say.confirmed("/deleteme", user="ann")
+    assert "deleted" in deleted.plain().lower(), deleted.plain()
+    async with db.session() as session:
+        left = await session.scalar(select(func.count()).select_from(Follow))
+        blocks = await session.scalar(select(func.count()).select_from(Block))
+    assert left == 0 and blocks == 0

@@ -19,6 +19,11 @@ from core.storage.migrate import upgrade
 from core.storage.models import Base
 
 PG_URL = os.environ.get("TEST_DATABASE_URL")
+# SQLite cannot reflect an expression index (users' lower(handle)); PostgreSQL compares it.
+pytestmark = [
+    pytest.mark.filterwarnings("ignore:Skipped unsupported reflection of expression-based index"),
+    pytest.mark.filterwarnings("ignore:autogenerate skipping metadata-specified expression-based"),
+]
 
 
 @pytest.fixture

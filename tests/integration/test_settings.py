@@ -89,11 +89,11 @@ async def test_timezone_refreshes_reminders(say: Say, db: Database) -> None:
 
 async def test_settings_show(say: Say) -> None:
     text = await settings_text(say)
-    for line in ("time zone: UTC", "nudges: on", "quiet: off"):
+    for line in ("time zone: UTC", "nudges: on", "quiet: off", "profile: public"):
         assert line in text
     assert "Change with /settings [" in text and "e.g. /settings quiet=22:00-07:00" in text
-    # Only what something uses: language (only en), profile and DM privacy come later.
-    for unused in ("language", "profile", "dms"):
+    # Only what something uses: language (only en) and DM privacy come later.
+    for unused in ("language", "dms"):
         assert unused not in text
         refused = await say(f"/settings {unused}=x")
         assert refused.error and "There is no option" in refused.plain()

@@ -1,7 +1,7 @@
 """users holding streak freezes are checked after each local midnight (users.next_freeze_at)
 
-Revision ID: 0007_native
-Revises: 0006
+Revision ID: 0008
+Revises: 0007
 Create Date: 2026-12-03 08:00:00
 """
 
@@ -12,8 +12,8 @@ from alembic import op
 
 from core.storage.models import UtcDateTime
 
-revision: str = "0007_native"
-down_revision: str | None = "0006"
+revision: str = "0008"
+down_revision: str | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """challenge standings kept per participant with their place on the board, and which habits
 a running challenge counts
 
-Revision ID: 0008
+Revision ID: 0004
 Revises: 0003
 Create Date: 2026-12-03 08:00:00
 """
@@ -15,7 +15,7 @@ from alembic import op
 
 from core.storage.models import UtcDateTime
 
-revision: str = "0008"
+revision: str = "0004"
 down_revision: str | None = "0003"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None

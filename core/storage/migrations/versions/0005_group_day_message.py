@@ -1,7 +1,7 @@
 """a group's day message: the one message a day the bot edits with who checked in
 
-Revision ID: 0009
-Revises: 0008
+Revision ID: 0005
+Revises: 0004
 Create Date: 2026-12-03 08:10:00
 """
 
@@ -10,8 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0009"
-down_revision: str | None = "0008"
+revision: str = "0005"
+down_revision: str | None = "0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """identity: link codes, wrong link tries, merged and deleted users, released handles
 
-Revision ID: 0005
-Revises: 0009
+Revision ID: 0006
+Revises: 0005
 Create Date: 2026-12-03 08:00:00
 """
 
@@ -12,8 +12,8 @@ from alembic import op
 
 from core.storage.models import Id, UtcDateTime
 
-revision: str = "0005"
-down_revision: str | None = "0009"
+revision: str = "0006"
+down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
