@@ -148,6 +148,7 @@ class Registry:
             for command in self.commands.values():
                 if not command.operator:
                     shown.add(command)
+            shown.plain_text = self.plain_text
             self._public = (count, shown)
         return self._public[1]
 

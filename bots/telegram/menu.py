@@ -62,7 +62,11 @@ def menus(registry: Registry = REGISTRY) -> dict[str, list[BotCommand]]:
         "all_chat_administrators": [
             entry(t, cs) for t, cs in tops.items() if t in in_groups or any(c.admin for c in cs)
         ],
-        "operators": [entry(t, cs) for t, cs in everything.items()],
+        "operators": [
+            entry(t, kept)
+            for t, cs in everything.items()
+            if (kept := [c for c in cs if c.only != "group"])
+        ],
     }
 
 
