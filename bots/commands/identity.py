@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from bots.commands.buttons import ask
 from bots.commands.context import Ctx
 from bots.commands.format import streak_text
 from bots.commands.registry import Arg, command
 from bots.commands.usage import cmd
-from bots.reply import Action, Attachment, Button, Reply, bold
+from bots.reply import Attachment, Reply, bold
 from core.clock import local_now
 from core.habits.service import habit_stats
 from core.rewards.claims import format_gems
@@ -149,13 +150,12 @@ async def export(ctx: Ctx, args: dict[str, Any]) -> Reply:
 @command(
     "deleteme",
     "Delete your account and all your data (asks first)",
-    Arg("confirm", "set by the confirmation button", "flag"),
     private=True,
+    confirm=True,
 )
 async def deleteme(ctx: Ctx, args: dict[str, Any]) -> Reply:
-    # Only the button confirms (signed and bound to this user by the adapters): a typed
-    # "confirm" is asked again, so nothing is deleted by a stray copy-paste.
-    if args.get("confirm") and ctx.inv.button:
+    # Only the confirm button (signed and bound to this user) deletes: see bots/commands/buttons.
+    if ctx.confirmed:
         gone = await delete_user(ctx.session, ctx.user, ctx.now)
         return Reply.text(
             f"🗑 Deleted: your {gone.habits} habit(s), check-ins, wallet, badges and "
@@ -163,11 +163,9 @@ async def deleteme(ctx: Ctx, args: dict[str, Any]) -> Reply:
         ).add("Goodbye. Writing to me again starts from scratch.")
     accounts = await accounts_of(ctx.session, ctx.user.id)
     names = ", ".join(f"{a.platform}:{a.external_id}" for a in accounts)
-    reply = Reply.text(bold("Delete everything?"))
+    reply = ask(ctx, bold("Delete everything?"), yes="🗑 Yes, delete everything")
     reply.add(
         "This deletes your habits and check-ins, coins, gems, badges, group memberships and "
         f"challenge places, on every linked account ({names}). It cannot be undone."
     )
-    reply.add("Keep a copy first with ", cmd("export"), ".")
-    reply.button_row(Button("🗑 Yes, delete everything", Action("deleteme", "confirm")))
-    return reply
+    return reply.add("Keep a copy first with ", cmd("export"), ".")

@@ -137,8 +137,8 @@ async def test_deleteme_by_button_on_both(
     ann = emu.user(1001, "Ann", username="ann")
     await tg_say(emu, tg, ann, "/habit add Read")
     [asked] = await tg_say(emu, tg, ann, "/deleteme")
-    [button] = [b for row in asked["reply_markup"]["inline_keyboard"] for b in row]
-    assert "cannot be undone" in asked["text"]
+    button, cancel = [b for row in asked["reply_markup"]["inline_keyboard"] for b in row]
+    assert "cannot be undone" in asked["text"] and "Cancel" in cancel["text"]
     # Someone else pressing Ann's button deletes nothing.
     bob = emu.user(1002, "Bob")
     start = len(emu.sent)
@@ -158,7 +158,7 @@ async def test_deleteme_by_button_on_both(
     alice = dc.user(42, "alice")
     asked_dc = await dc.slash(alice, "deleteme")
     assert asked_dc.response is not None
-    [custom_id] = [
+    custom_id, _cancel = [
         c["custom_id"] for row in asked_dc.response["components"] for c in row["components"]
     ]
     gone = await dc.click(alice, custom_id, message=asked_dc.response["message"])
