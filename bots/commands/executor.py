@@ -66,7 +66,7 @@ async def execute(
     except Refused as error:
         reply = error.reply
     except DomainError as error:
-        reply = Reply.text(str(error), error=True)
+        reply = Reply.text(*_with_commands(error), error=True)
     except Exception:
         ref = secrets.token_hex(3)
         log.exception("command failed (ref %s): %s", ref, inv.command or (inv.text or "")[:80])
@@ -150,6 +150,17 @@ def _usage(inv: Invocation, registry: Registry) -> Span:
     if found is None and inv.text:
         found, _ = registry.resolve(split_command(inv.text)[0])
     return usage(found.name) if found else cmd("help")
+
+
+def _with_commands(error: DomainError) -> list[str | Span]:
+    """The message with each command it names written for the platform (see DomainError)."""
+    if not error.commands:
+        return [str(error)]
+    pieces = error.template.split("{}")
+    parts: list[str | Span] = [pieces[0]]
+    for (name, *values), after in zip(error.commands, pieces[1:], strict=True):
+        parts += [cmd(name, *values), after]
+    return parts
 
 
 async def _run(

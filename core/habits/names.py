@@ -34,7 +34,7 @@ def name_key(name: str) -> str:
 def clean_name(name: str) -> str:
     name = " ".join(name.split())
     if not name:
-        raise InvalidInput("Give the habit a name, e.g. /habit add Read.")
+        raise InvalidInput("Give the habit a name, e.g. {}.", ("habit add", "Read"))
     if len(name) > MAX_NAME:
         raise InvalidInput(f"That name is too long ({len(name)} characters; at most {MAX_NAME}).")
     if name.startswith(("#", "/")):
@@ -68,7 +68,7 @@ def match(items: Sequence[T], query: str, what: str = "habit") -> T:
             [(i.id, i.name) for i in prefixed],
         )
     if not items:
-        raise NotFound(f"You have no {what}s yet. Add one with /habit add <name>.")
+        raise NotFound(f"You have no {what}s yet. Add one, e.g. {{}}.", ("habit add", "Read"))
     names = ", ".join(i.name for i in items[:10])
     more = f", … ({len(items)} in all)" if len(items) > 10 else ""
     raise NotFound(f"No {what} named {shown!r}. Yours: {names}{more}.")

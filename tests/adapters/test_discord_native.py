@@ -297,3 +297,13 @@ async def test_mentions_in_a_card_show_as_typed(h: DiscordHarness, alice: Payloa
     assert r"\<@123>" in card["description"] and r"\*now\*" in card["description"]
     [card] = (await h.slash(alice, "stats")).embeds
     assert card["fields"][0]["name"] == "Ping <@123> *now*"  # field names show no pills
+
+
+async def test_a_refusal_from_core_writes_its_command_the_discord_way(
+    h: DiscordHarness, alice: Payload
+) -> None:
+    r = await h.slash(alice, "done", {"habit": "Read"})
+    text = r.content or ""
+    # Core names the command apart from its words; Discord shows the slash command's options.
+    assert "You have no habits yet" in text and "/habit add Read" not in text, text
+    assert "`/habit add name:Read`" in text, text
