@@ -98,6 +98,16 @@ async def test_the_same_update_twice_at_once_is_applied_and_answered_once(
     assert len(emu.sent) == start + 1 and await check_ins(deps) == [5]
 
 
+async def test_plain_text_seen_twice_is_answered_once(h: Harness, emu: TelegramEmulator):
+    ann = emu.user(7005, "Ann")
+    update = emu.send_text(ann, "hello there")  # not a command: the hint, recorded like any reply
+    start = len(emu.sent)
+    await asyncio.gather(h.feed(update), h.feed(update))
+    await h.feed(update)
+    sent = emu.sent[start:]
+    assert len(sent) == 1 and "Commands start with /" in sent[0]["text"], sent
+
+
 async def test_a_held_update_is_replayed_at_start(
     h: Harness, emu: TelegramEmulator, deps: Deps, tg: TelegramBot
 ):
