@@ -16,7 +16,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bots.reply import Reply
 from core.clock import Clock
-from core.delivery import answer_failed, answers_sent, hand_over, record_answer
+from core.delivery import (
+    ANSWER_LEASE,
+    answer_failed,
+    answers_sent,
+    hand_over,
+    keep_lease,
+    record_answer,
+)
 from core.storage.db import Database
 
 log = logging.getLogger("habitbot.answers")
@@ -32,8 +39,10 @@ class OutboxAnswer:
     key: str
     chat_for: Callable[[Reply], str]
     outbox_id: int | None = None
+    held_until: datetime | None = None  # this process's lease on the recorded row
 
     async def record(self, session: AsyncSession, reply: Reply, now: datetime) -> bool:
+        self.held_until = now + ANSWER_LEASE
         self.outbox_id = await record_answer(
             session,
             platform=self.platform,
@@ -41,6 +50,7 @@ class OutboxAnswer:
             data={"reply": reply.to_data()},
             key=self.key,
             now=now,
+            lease=ANSWER_LEASE,
         )
         return self.outbox_id is not None
 
@@ -73,6 +83,24 @@ class Receipts:
             except Exception:
                 # Unwritten, the answers are sent again once their lease runs out: say so.
                 log.exception("could not write down %d delivered answer(s)", len(batch))
+
+    async def keep(self, answer: OutboxAnswer) -> bool:
+        """Just before sending: False when the answer's lease ran out while it waited its turn
+        and a dispatcher took it (that one sends it); else the lease is long enough to send."""
+        now = self.clock.now()
+        if answer.outbox_id is None or answer.held_until is None:
+            return True
+        if answer.held_until - now > ANSWER_LEASE / 2:
+            return True
+        async with self.db.session() as session:
+            until = await keep_lease(
+                session, answer.outbox_id, answer.held_until, now, ANSWER_LEASE
+            )
+        if until is None:
+            log.info("reply to update %s was taken over by the outbox", answer.key)
+            return False
+        answer.held_until = until
+        return True
 
     async def hand_over(self, outbox_id: int, seconds: float, reason: str, parts: int) -> None:
         when = self.clock.now() + timedelta(seconds=seconds)

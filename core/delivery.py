@@ -213,6 +213,27 @@ async def _close(session: AsyncSession, item: Claimed, **values: Any) -> bool:
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
+async def keep_lease(
+    session: AsyncSession, outbox_id: int, held: datetime, now: datetime, lease: timedelta
+) -> datetime | None:
+    """Extend a lease still held (`held`: the claimed_until its holder wrote) to now + lease.
+    None when it ran out and another worker took the row: that one sends it, this one must
+    not. A send can wait long for its turn in the budget several processes share, so a lease
+    past half its time is kept this way just before the send."""
+    until = now + lease
+    result = await session.execute(
+        update(Outbox)
+        .where(
+            (Outbox.id == outbox_id)
+            & (Outbox.status == "pending")
+            & (Outbox.claimed_until == held)
+        )
+        .values(claimed_until=until)
+        .execution_options(synchronize_session=False)
+    )
+    return until if result.rowcount else None  # type: ignore[attr-defined]
+
+
 async def mark_sent(session: AsyncSession, item: Claimed, now: datetime) -> bool:
     return await _close(session, item, status="sent", sent_at=now, error=None)
 

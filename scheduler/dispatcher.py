@@ -24,7 +24,7 @@ import random
 import re
 import time
 from collections.abc import Awaitable, Callable, Coroutine
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any, TypeVar
 
@@ -38,6 +38,7 @@ from core.delivery import (
     Claimed,
     claim,
     defer,
+    keep_lease,
     mark_failed,
     mark_sent,
     mark_unreachable,
@@ -243,6 +244,11 @@ class Dispatcher:
             if self.breaker.paused and not probe:
                 raise _Paused
             await self.limiter.acquire(item.chat)
+            kept = await self._shield(self._keep(item))
+            if kept is None:
+                log.info("outbox row %s was taken over while it waited its turn", item.id)
+                return None
+            item = kept
             try:
                 await asyncio.wait_for(
                     self.notifier.send(item.chat, reply, progress), self.send_timeout
@@ -261,6 +267,16 @@ class Dispatcher:
         self.breaker.answered()
         await self._shield(self._sent(item))
         return None
+
+    async def _keep(self, item: Claimed) -> Claimed | None:
+        """`item` with its lease extended if half of it is gone (its turn came late), or None
+        when another worker took the row meanwhile."""
+        now = self.clock.now()
+        if item.lease - now > self.lease / 2:
+            return item
+        async with self.db.session() as session:
+            until = await keep_lease(session, item.id, item.lease, now, self.lease)
+        return replace(item, lease=until) if until is not None else None
 
     async def _sent(self, item: Claimed) -> None:
         self.stats["sent"] += 1

@@ -248,6 +248,8 @@ async def _send(
             await asyncio.sleep(wait)
             await limiter.acquire(str(chat_id))
         for _ in range(2):
+            if not await receipts.keep(answer):
+                return
             try:
                 await asyncio.wait_for(
                     send_reply(bot, services.deps, chat_id, reply, reply_to, progress),

@@ -104,7 +104,7 @@ async def launch(
         )
     bot = Bot(emu, proc, log)
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 60  # a loaded machine starts slowly
         while not ready(emu):
             if proc.returncode is not None or time.monotonic() > deadline:
                 raise AssertionError(f"bot did not get ready:\n{log.read_text()}")

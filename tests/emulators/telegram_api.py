@@ -403,18 +403,21 @@ class TelegramEmulator:
         waits: list[float] = []
         if len(win) >= self.global_per_sec:
             waits.append(win[0] + 1.0 - now)
+            self.stats["429 overall"] += 1
         if not message:
             pass
         elif chat_id > 0:
             last = self._chat_last.get(chat_id)
             if last is not None and now - last < self.per_chat_interval - slack:
                 waits.append(last + self.per_chat_interval - now)
+                self.stats["429 chat"] += 1
         else:
             gw = self._group_win.setdefault(chat_id, deque())
             while gw and gw[0] <= now - (60.0 - slack):
                 gw.popleft()
             if len(gw) >= self.group_per_min:
                 waits.append(gw[0] + 60.0 - now)
+                self.stats["429 group"] += 1
         if waits:
             n = max(1, math.ceil(max(waits)))
             raise ApiError(429, f"Too Many Requests: retry after {n}", n)

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from bots.answers import OutboxAnswer, Receipts
 from bots.notifications import renders
 from bots.notify import DeliveryError
 from bots.reply import Reply
@@ -22,7 +23,7 @@ from core.storage.db import Database
 from core.storage.models import Account, Group, Outbox
 from scheduler.breaker import Breaker
 from scheduler.dispatcher import Dispatcher, RetryPolicy
-from scheduler.limits import UNLIMITED, PlatformLimits
+from scheduler.limits import UNLIMITED, Limiter, PlatformLimits
 from tests.conftest import Say
 from tests.fakes import RecordingNotifier
 
@@ -441,3 +442,58 @@ async def test_a_notifier_not_ready_yet_keeps_its_rows(db: Database, clock: Fake
     connected = True
     await worker.drain()
     assert notifier.texts() == ["hello"]
+
+
+class _LateTurn(Limiter):
+    """A turn to send that comes after the lease ran out, while another worker took the row."""
+
+    def __init__(self, clock: FakeClock, meanwhile: Any) -> None:
+        super().__init__(UNLIMITED)
+        self.clock, self.meanwhile = clock, meanwhile
+
+    async def acquire(self, chat: str) -> None:
+        later(self.clock, 121)
+        await self.meanwhile()
+
+
+async def test_a_row_whose_turn_came_after_its_lease_is_sent_once(
+    db: Database, clock: FakeClock
+) -> None:
+    """Several processes share one send budget, so a claimed row can wait long for its turn;
+    if its lease ran out and another worker sent it meanwhile, it is not sent again."""
+    await queue(db, clock, "user0", "hello")
+    notifier = RecordingNotifier(clock=clock)
+    other = dispatcher(db, notifier, clock)
+    slow = Dispatcher(db, notifier, clock, UNLIMITED, limiter=_LateTurn(clock, other.drain))
+    await slow.drain()
+    assert notifier.texts("user0") == ["hello"]
+    assert [r.status for r in await outbox(db)] == ["sent"]
+
+
+async def test_a_late_turn_keeps_a_lease_still_held(db: Database, clock: FakeClock) -> None:
+    await queue(db, clock, "user0", "hello")
+    notifier = RecordingNotifier(clock=clock)
+    turn = _LateTurn(clock, lambda: asyncio.sleep(0))
+    slow = Dispatcher(db, notifier, clock, UNLIMITED, limiter=turn)
+    await slow.drain()
+    assert notifier.texts("user0") == ["hello"]
+    assert [r.status for r in await outbox(db)] == ["sent"]  # written down, lease and all
+
+
+async def test_a_reply_waiting_its_turn_is_sent_by_its_process_or_the_outbox_never_both(
+    db: Database, clock: FakeClock
+) -> None:
+    answer = OutboxAnswer("console", "console:1", lambda _reply: "user0")
+    async with db.session() as session:
+        assert await answer.record(session, Reply.text("Added Read"), clock.now())
+    receipts, notifier = Receipts(db, clock), RecordingNotifier(clock=clock)
+    outbox_worker = dispatcher(db, notifier, clock)
+    later(clock, 10)
+    assert await receipts.keep(answer)  # its turn came late, the lease still held: kept
+    later(clock, 10)
+    await outbox_worker.drain()
+    assert notifier.sent == []  # 20 s after recording, still this process's to send
+    later(clock, 10)
+    await outbox_worker.drain()  # the process never sent it (it died, or waits on)
+    assert notifier.texts("user0") == ["Added Read"]
+    assert not await receipts.keep(answer)  # so when its turn comes, it does not send again
