@@ -1,4 +1,4 @@
-"""Several `habitbot run` processes on one PostgreSQL database act as one bot: three real
+"""Several `habitbot run` processes on one PostgreSQL database act as one bot: two or three real
 processes behind Telegram's webhook (each on its own port; each update goes to any of them,
 some to two at once), one shared outbox, one send budget per token through Redis. Every user
 gets each reply and each reminder exactly once, with no 429 at an emulator enforcing
@@ -32,7 +32,7 @@ pytestmark = pytest.mark.skipif(
     not PG_URL, reason="several processes share one PostgreSQL database (TEST_DATABASE_URL)"
 )
 
-REMINDED, TYPING = 600, 300  # users with a reminder due now; users typing a command
+REMINDED, TYPING = 3_000, 300  # users with a reminder due now; users typing a command
 FIRST_REMINDED, FIRST_TYPING = 7_000_000, 8_000_000
 SECRET = "scale-out-secret"
 
@@ -47,11 +47,14 @@ def received(emu: TelegramEmulator, fragment: str) -> Counter[int]:
     return Counter(r["chat_id"] for r in emu.sent if fragment in (r.get("text") or ""))
 
 
-async def test_three_webhook_processes_act_as_one_bot(tmp_path: Path, db: Database) -> None:
+@pytest.mark.parametrize("processes", [2, 3])
+async def test_webhook_processes_act_as_one_bot(
+    tmp_path: Path, db: Database, processes: int
+) -> None:
     reminded = await telegram_users(
         db, FIRST_REMINDED, REMINDED, datetime.now(UTC), habit="Stretch", remind_now=True
     )
-    ports = [free_port() for _ in range(3)]
+    ports = [free_port() for _ in range(processes)]
     urls = [f"http://127.0.0.1:{port}/hook" for port in ports]
     async with contextlib.AsyncExitStack() as stack:
         emu = await stack.enter_async_context(
@@ -93,7 +96,7 @@ async def test_three_webhook_processes_act_as_one_bot(tmp_path: Path, db: Databa
                 posts += [post(url, update) for url in targets]
             await asyncio.gather(*posts)
 
-        deadline = time.monotonic() + 120
+        deadline = time.monotonic() + 300  # 3,300 messages at 26/s take about 130 s
         while time.monotonic() < deadline:
             if (len(received(emu, "Added Read")) == TYPING
                     and len(received(emu, "Stretch")) == REMINDED):
@@ -105,10 +108,10 @@ async def test_three_webhook_processes_act_as_one_bot(tmp_path: Path, db: Databa
     assert set(replies) == {u["id"] for u in typing} and set(replies.values()) == {1}
     assert set(reminders) == set(reminded)
     assert set(reminders.values()) == {1}
-    # Each 429 is waited out and its message sent once (asserted above). Across three
-    # processes a few still happen on a loaded machine (0 to 4 in 900 sends seen here): the
-    # shared window counts sends when they leave, the platform when they arrive.
-    assert emu.stats["429"] <= 9, dict(emu.stats)  # at most 1% of the sends
+    # Each 429 is waited out and its message sent once (asserted above). Across processes a
+    # few still happen on a loaded machine (0 to 4 in 900 sends seen here): the shared window
+    # counts sends when they leave, the platform when they arrive.
+    assert emu.stats["429"] <= (REMINDED + TYPING) // 100, dict(emu.stats)  # at most 1%
     async with db.session() as session:
         habits = await session.scalar(
             select(func.count()).select_from(Habit).where(Habit.name == "Read")
