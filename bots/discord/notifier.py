@@ -15,6 +15,7 @@ from bots.discord.handlers import DM_PREFIX, PLATFORM
 from bots.discord.render import render
 from bots.notify import DeliveryError, Progress
 from bots.reply import Reply
+from scheduler.limits import Limiter
 
 DEFAULT_RETRY_AFTER = 5.0  # seconds, when a 429 does not say
 # Codes Discord uses for "this will never be delivered": cannot DM the user, unknown channel /
@@ -60,8 +61,10 @@ class DiscordNotifier:
 
     platform = PLATFORM
 
-    def __init__(self, client: discord.Client, deps: Deps) -> None:
-        self.client, self.deps = client, deps
+    def __init__(
+        self, client: discord.Client, deps: Deps, limiter: Limiter | None = None
+    ) -> None:
+        self.client, self.deps, self.limiter = client, deps, limiter
 
     def ready(self) -> bool:
         """Connected to the gateway. The outbox dispatcher claims nothing before, so rows
