@@ -145,7 +145,7 @@ def point_at(api_base: str) -> None:
     discord.http.Route.BASE = f"{base}/api/v{version}"
     ws = base.with_scheme("wss" if base.scheme == "https" else "ws")
     discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = ws / "gateway"
-    log.info("Discord API at %s", base)  # a URL, never the token
+    log.info("Discord API at %s", base.with_user(None))  # never a token or a password
 
 
 def create_client(

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from bots.commands import Deps
-from bots.discord.app import HabitbotDiscord
+from bots.discord.app import HabitbotDiscord, point_at
 from bots.reply import Reply
 from scheduler.limits import DISCORD, Limiter
 from tests.emulators.discord_harness import DiscordHarness
@@ -67,3 +67,22 @@ async def test_each_part_after_the_first_takes_a_slot(
     await h.client.notifier.send(str(CHANNEL), long)
     assert requests(h) - before == 3
     assert limiter.taken == [str(CHANNEL)] * 2
+
+
+def test_discord_api_base_points_rest_and_gateway_at_another_server(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import discord.gateway
+    import discord.http
+
+    # point_at changes process-wide class attributes: restored after this test.
+    monkeypatch.setattr(discord.http.Route, "BASE", discord.http.Route.BASE)
+    gateway = discord.gateway.DiscordWebSocket
+    monkeypatch.setattr(gateway, "DEFAULT_GATEWAY", gateway.DEFAULT_GATEWAY)
+    point_at("http://127.0.0.1:8765/")
+    assert discord.http.Route("GET", "/users/@me").url == "http://127.0.0.1:8765/api/v10/users/@me"
+    assert str(gateway.DEFAULT_GATEWAY) == "ws://127.0.0.1:8765/gateway"
+    point_at("https://discord.example")
+    assert str(gateway.DEFAULT_GATEWAY) == "wss://discord.example/gateway"
+    with pytest.raises(ValueError, match="DISCORD_API_BASE"):
+        point_at("discord.example")

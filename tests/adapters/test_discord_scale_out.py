@@ -141,6 +141,8 @@ async def test_two_shard_processes_drain_one_outbox_within_discords_global_limit
     counts = Counter(d.user_id for d in emu.delivered if "Stretch" in d.shown)
     assert set(counts) == set(people), f"{len(set(people) - set(counts))} reminders missing"
     assert set(counts.values()) == {1}, counts.most_common(3)
+    assert len(emu.delivered) == REMINDED  # and nothing else
+    assert {r.endpoint for r in emu.requests} == {"a", "b"}
     by_process = Counter(d.endpoint for d in emu.delivered)
     assert by_process["a"] > 0 and by_process["b"] > 0, by_process
     assert emu.stats["429"] == 0, dict(emu.stats)
