@@ -137,6 +137,7 @@ async def test_two_shard_processes_drain_one_outbox_within_discords_global_limit
 
     assert sorted(i.shard for i in emu.identified) == [[0, 2], [1, 2]]
     assert {i.endpoint: i.shard for i in emu.identified} == {"a": [0, 2], "b": [1, 2]}
+    assert emu.stats["heartbeat"] >= 2  # discord.py beats once on HELLO, then every 41 s
     assert not emu.unknown, emu.unknown
     counts = Counter(d.user_id for d in emu.delivered if "Stretch" in d.shown)
     assert set(counts) == set(people), f"{len(set(people) - set(counts))} reminders missing"
@@ -146,6 +147,7 @@ async def test_two_shard_processes_drain_one_outbox_within_discords_global_limit
     by_process = Counter(d.endpoint for d in emu.delivered)
     assert by_process["a"] > 0 and by_process["b"] > 0, by_process
     assert emu.stats["429"] == 0, dict(emu.stats)
+    assert emu.stats["401"] == 0
     busiest = emu.max_per_second()
     print(f"{REMINDED} reminders drained in {drained:.1f} s after both shards were up; "
           f"{len(emu.requests)} requests, at most {busiest} in any second; "

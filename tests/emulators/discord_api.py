@@ -299,6 +299,7 @@ class DiscordEmulator:
                 frame = json.loads(msg.data)
                 op, data = frame.get("op"), frame.get("d")
                 if op == 1:  # heartbeat
+                    self.stats["heartbeat"] += 1
                     await ws.send_str(json.dumps({"op": 11}))
                 elif op == 2:  # identify
                     if data.get("token") != self.token:
