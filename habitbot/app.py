@@ -152,6 +152,8 @@ async def run(settings: Settings) -> None:
             dev_guild=settings.discord_dev_guild,
             shard_count=settings.discord_shard_count,
             shard_ids=settings.discord_shard_ids,
+            api_base=settings.discord_api_base,
+            limiter=limiters["discord"],
         )
         notifiers[discord_bot.notifier.platform] = discord_bot.notifier
         services["discord"] = serve(discord_bot, settings.discord_bot_token.get_secret_value())

@@ -29,6 +29,9 @@ class Settings(BaseSettings):
     discord_dev_guild: int | None = None
     discord_shard_count: int | None = None
     discord_shard_ids: str | None = None  # "0,1" — the shards this process runs
+    # Another server speaking Discord's REST API and gateway (http://host:port, an emulator);
+    # None: discord.com and the gateway it names.
+    discord_api_base: str | None = None
 
     secret_keys: SecretStr | None = None
     # /plan's AI: any OpenAI-compatible chat-completions API. Either setting turns it on (a

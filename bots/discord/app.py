@@ -14,6 +14,9 @@ import logging
 from typing import Any
 
 import discord
+import discord.gateway
+import discord.http
+import yarl
 
 from bots.answers import Receipts
 from bots.commands import Deps
@@ -21,6 +24,7 @@ from bots.commands.basics import group_intro
 from bots.discord.notifier import DiscordNotifier
 from bots.discord.render import NO_MENTIONS, ActionButton, AskButton, render
 from bots.discord.tree import HabitbotTree
+from scheduler.limits import Limiter
 
 log = logging.getLogger("habitbot.discord")
 
@@ -53,6 +57,7 @@ class _Habitbot:
         dev_guild: int | None = None,
         sync_commands: bool = True,
         defer_after: float = DEFER_AFTER,
+        limiter: Limiter | None = None,
         **options: Any,
     ) -> None:
         options.setdefault("intents", intents())
@@ -64,7 +69,7 @@ class _Habitbot:
         self.defer_after = defer_after
         self.receipts = Receipts(deps.db, deps.clock)
         self.tree = HabitbotTree(self, operator_guild=dev_guild)  # type: ignore[arg-type]
-        self.notifier = DiscordNotifier(self, deps)  # type: ignore[arg-type]
+        self.notifier = DiscordNotifier(self, deps, limiter)  # type: ignore[arg-type]
 
     async def setup_hook(self) -> None:
         # Buttons on messages sent before this process started keep working.
@@ -125,14 +130,35 @@ class ShardedHabitbotDiscord(_Habitbot, discord.AutoShardedClient):
     """Several shards in this process; which ones comes from the settings."""
 
 
+def point_at(api_base: str) -> None:
+    """Send discord.py to another server (DISCORD_API_BASE, e.g. an emulator on 127.0.0.1):
+    REST under <base>/api/v10, the gateway at <base>/gateway (ws:// or wss://).
+
+    discord.py builds every REST URL from the class attribute Route.BASE (webhooks and
+    interaction follow-ups too), and connects to DiscordWebSocket.DEFAULT_GATEWAY: a client
+    with a shard count never asks GET /gateway/bot, and an invalidated session goes back to
+    the default. Both are process-wide, which fits one Discord client per process."""
+    base = yarl.URL(api_base.rstrip("/"))
+    if base.scheme not in ("http", "https") or not base.host:
+        raise ValueError("DISCORD_API_BASE must be an http:// or https:// URL")
+    version = discord.http.INTERNAL_API_VERSION
+    discord.http.Route.BASE = f"{base}/api/v{version}"
+    ws = base.with_scheme("wss" if base.scheme == "https" else "ws")
+    discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = ws / "gateway"
+    log.info("Discord API at %s", base.with_user(None))  # never a token or a password
+
+
 def create_client(
     deps: Deps,
     *,
     dev_guild: int | None = None,
     shard_count: int | None = None,
     shard_ids: str | None = None,
+    api_base: str | None = None,
     **options: Any,
 ) -> HabitbotDiscord | ShardedHabitbotDiscord:
+    if api_base:
+        point_at(api_base)
     ids = parse_shard_ids(shard_ids)
     if ids is not None and not shard_count:
         raise ValueError("DISCORD_SHARD_IDS needs DISCORD_SHARD_COUNT (the total shard count)")
