@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import functools
+import html
 import io
 import re
 import unicodedata
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 import fontpkg
@@ -92,20 +94,31 @@ def _first_monday(today: date, weeks: int) -> date:
     return today - timedelta(days=today.weekday(), weeks=weeks - 1)
 
 
-def heatmap_png(
+@dataclass(frozen=True)
+class Layout:
+    """A chart as shapes: what both the PNG (chats) and the SVG (web pages) draw, so a picture
+    looks the same everywhere."""
+
+    width: int
+    height: int
+    texts: list[tuple[float, float, str, tuple[int, int, int]]]  # x, y (top), text, colour
+    # x0, y0, x1, y1, fill, tooltip ("" for none): the SVG shows it on hover
+    rects: list[tuple[float, float, float, float, tuple[int, int, int], str]]
+
+
+def heatmap_layout(
     values: Mapping[date, float], today: date, weeks: int = 26, title: str = ""
-) -> bytes:
+) -> Layout:
     """GitHub-style matrix: one column per ISO week (oldest left), rows Mon..Sun."""
     weeks = max(1, weeks)
     cell, pitch, left, top, margin = 16, 19, 34, 34, 8
     width = left + weeks * pitch + margin
     height = top + 7 * pitch + margin
-    img = Image.new("RGB", (width, height), _BG)
-    draw = ImageDraw.Draw(img)
     font = _font()
-    draw.text((margin, 2), _fit(_clean(title, 80), font, width - 2 * margin), fill=_INK, font=font)
+    out = Layout(width, height, [], [])
+    out.texts.append((margin, 2, _fit(_clean(title, 80), font, width - 2 * margin), _INK))
     for row in (0, 2, 4):
-        draw.text((margin, top + row * pitch + 2), _DAY_LABELS[row], fill=_MUTED, font=font)
+        out.texts.append((margin, top + row * pitch + 2, _DAY_LABELS[row], _MUTED))
     first = _first_monday(today, weeks)
     label_end = 0.0
     for col in range(weeks):
@@ -114,15 +127,73 @@ def heatmap_png(
         # Label a month at the first column whose Monday falls in it, unless it would overlap.
         if (col == 0 or monday.day <= 7) and x >= label_end:
             name = monday.strftime("%b")
-            draw.text((x, top - 14), name, fill=_MUTED, font=font)
+            out.texts.append((x, top - 14, name, _MUTED))
             label_end = x + font.getlength(name) + 4
         for row in range(7):
             day = monday + timedelta(days=row)
             if day > today:
                 continue  # the future stays blank
             y = top + row * pitch
-            draw.rectangle((x, y, x + cell, y + cell), fill=_mix(values.get(day, 0.0)))
+            v = values.get(day, 0.0)
+            tip = f"{day:%a %d %b %Y}: {'done' if v >= 1 else 'partly' if v > 0 else 'not done'}"
+            out.rects.append((x, y, x + cell, y + cell, _mix(v), tip))
+    return out
+
+
+def _draw_png(layout: Layout) -> bytes:
+    img = Image.new("RGB", (layout.width, layout.height), _BG)
+    draw = ImageDraw.Draw(img)
+    font = _font()
+    for x0, y0, x1, y1, fill, _tip in layout.rects:
+        draw.rectangle((x0, y0, x1, y1), fill=fill)
+    for x, y, text, colour in layout.texts:
+        draw.text((x, y), text, fill=colour, font=font)
     return _png(img)
+
+
+def _hex(colour: tuple[int, int, int]) -> str:
+    return "#{:02x}{:02x}{:02x}".format(*colour)
+
+
+def _draw_svg(layout: Layout, alt: str) -> str:
+    """The same shapes as SVG markup, text escaped; `alt` is its accessible name. Text is set
+    in currentColor-free fixed colours on a white card, like the PNG, so it reads in both
+    page themes."""
+    esc = html.escape
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {layout.width} {layout.height}" '
+        f'width="{layout.width}" height="{layout.height}" role="img" aria-label="{esc(alt)}" '
+        f'class="chart"><title>{esc(alt)}</title>'
+        f'<rect width="{layout.width}" height="{layout.height}" fill="{_hex(_BG)}" rx="6"/>'
+    ]
+    for x0, y0, x1, y1, fill, tip in layout.rects:
+        shape = (
+            f'<rect x="{x0:g}" y="{y0:g}" width="{x1 - x0 + 1:g}" height="{y1 - y0 + 1:g}" '
+            f'fill="{_hex(fill)}"'
+        )
+        parts.append(f"{shape}><title>{esc(tip)}</title></rect>" if tip else f"{shape}/>")
+    for x, y, text, colour in layout.texts:
+        parts.append(
+            f'<text x="{x:g}" y="{y + _FONT_SIZE:g}" fill="{_hex(colour)}" '
+            f'font-family="Noto Sans, sans-serif" font-size="{_FONT_SIZE}">{esc(text)}</text>'
+        )
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def heatmap_png(
+    values: Mapping[date, float], today: date, weeks: int = 26, title: str = ""
+) -> bytes:
+    return _draw_png(heatmap_layout(values, today, weeks, title))
+
+
+def heatmap_svg(
+    values: Mapping[date, float], today: date, weeks: int = 53, title: str = ""
+) -> str:
+    """The heatmap for a page: a year by default."""
+    done = sum(1 for d, v in values.items() if v >= 1 and d <= today)
+    alt = f"{title}: activity matrix, {done} day{'' if done == 1 else 's'} done in the last {weeks} weeks"
+    return _draw_svg(heatmap_layout(values, today, weeks, title), alt)
 
 
 def heatmap_text(values: Mapping[date, float], today: date, weeks: int = 26) -> str:
@@ -140,28 +211,40 @@ def heatmap_text(values: Mapping[date, float], today: date, weeks: int = 26) -> 
     return "\n".join(lines)
 
 
-def bar_chart_png(rows: Sequence[tuple[str, float]], title: str = "") -> bytes:
+def bar_chart_layout(rows: Sequence[tuple[str, float]], title: str = "") -> Layout:
     """Horizontal bars of values 0..1 shown as percentages; first MAX_BARS rows only."""
     rows = rows[:MAX_BARS]
     label_w, bar_w, pitch, top, margin = 150, 300, 22, 24, 8
     width = margin + label_w + bar_w + 50
     height = top + max(1, len(rows)) * pitch + margin
-    img = Image.new("RGB", (width, height), _BG)
-    draw = ImageDraw.Draw(img)
     font = _font()
-    draw.text((margin, 4), _fit(_clean(title, 80), font, width - 2 * margin), fill=_INK, font=font)
+    out = Layout(width, height, [], [])
+    out.texts.append((margin, 4, _fit(_clean(title, 80), font, width - 2 * margin), _INK))
     if not rows:
-        draw.text((margin, top + 4), "No data yet", fill=_MUTED, font=font)
+        out.texts.append((margin, top + 4, "No data yet", _MUTED))
     for i, (label, value) in enumerate(rows):
         v = min(1.0, value) if value > 0 else 0.0  # clamps negatives and NaN
         y = top + i * pitch
-        draw.text((margin, y + 4), _fit(_clean(label, 24), font, label_w - 8), fill=_INK, font=font)
+        name = _fit(_clean(label, 24), font, label_w - 8)
+        out.texts.append((margin, y + 4, name, _INK))
         x0 = margin + label_w
-        draw.rectangle((x0, y + 2, x0 + bar_w, y + pitch - 4), fill=_EMPTY)
+        out.rects.append((x0, y + 2, x0 + bar_w, y + pitch - 4, _EMPTY, ""))
         if v > 0:
-            draw.rectangle((x0, y + 2, x0 + round(bar_w * v), y + pitch - 4), fill=_HIGH)
-        draw.text((x0 + bar_w + 6, y + 4), f"{round(v * 100)}%", fill=_INK, font=font)
-    return _png(img)
+            tip = f"{name}: {round(v * 100)}%"
+            out.rects.append((x0, y + 2, x0 + round(bar_w * v), y + pitch - 4, _HIGH, tip))
+        out.texts.append((x0 + bar_w + 6, y + 4, f"{round(v * 100)}%", _INK))
+    return out
+
+
+def bar_chart_png(rows: Sequence[tuple[str, float]], title: str = "") -> bytes:
+    return _draw_png(bar_chart_layout(rows, title))
+
+
+def bar_chart_svg(rows: Sequence[tuple[str, float]], title: str = "") -> str:
+    shown = "; ".join(
+        f"{label} {round(min(1.0, max(0.0, v)) * 100)}%" for label, v in rows[:MAX_BARS]
+    )
+    return _draw_svg(bar_chart_layout(rows, title), f"{title}: {shown}" if shown else title)
 
 
 def _width(text: str) -> int:
