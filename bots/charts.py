@@ -192,7 +192,8 @@ def heatmap_svg(
 ) -> str:
     """The heatmap for a page: a year by default."""
     done = sum(1 for d, v in values.items() if v >= 1 and d <= today)
-    alt = f"{title}: activity matrix, {done} day{'' if done == 1 else 's'} done in the last {weeks} weeks"
+    days = "day" if done == 1 else "days"
+    alt = f"{title}: activity matrix, {done} {days} done in the last {weeks} weeks"
     return _draw_svg(heatmap_layout(values, today, weeks, title), alt)
 
 

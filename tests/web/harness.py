@@ -41,19 +41,22 @@ def csrf_of(page: str) -> str:
 
 
 def init_data(user_id: int, first_name: str, age: timedelta = timedelta(0),
-              username: str | None = None, now: float | None = None) -> str:
+              username: str | None = None, now: float | None = None,
+              token: str = TG_TOKEN) -> str:
     user = {"id": user_id, "first_name": first_name}
     if username:
         user["username"] = username
     stamp = int((now if now is not None else time.time()) - age.total_seconds())
     fields = {"auth_date": str(stamp), "query_id": f"q{user_id}{stamp}",
               "user": json.dumps(user, separators=(",", ":"))}
-    return sign_init_data(fields, TG_TOKEN)
+    return sign_init_data(fields, token)
 
 
 @asynccontextmanager
-async def client_for(deps: Deps) -> AsyncIterator[TestClient[web.Request, web.Application]]:
-    app = web_app(deps, telegram_token=TG_TOKEN, secure_cookies=False)
+async def client_for(
+    deps: Deps, telegram_token: str = TG_TOKEN
+) -> AsyncIterator[TestClient[web.Request, web.Application]]:
+    app = web_app(deps, telegram_token=telegram_token, secure_cookies=False)
     async with TestClient(TestServer(app)) as client:
         yield client
 

@@ -124,7 +124,9 @@ async def test_telegram_init_data_good_forged_stale_and_replayed(
     assert (await client.get("/")).status == 200
 
 
-async def test_init_data_signed_for_another_bot_is_refused(client: Client, clock: FakeClock) -> None:
+async def test_init_data_signed_for_another_bot_is_refused(
+    client: Client, clock: FakeClock
+) -> None:
     from bots.web.auth import sign_init_data
 
     fields = {"auth_date": str(int(clock.now().timestamp())), "user": '{"id":5,"first_name":"X"}'}
