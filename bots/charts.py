@@ -68,14 +68,21 @@ def _drawable(text: str, font: Font) -> str:
     return " ".join(kept.split())
 
 
+@functools.lru_cache(maxsize=4096)
+def _length(font: Font, text: str) -> float:
+    """Pixel width of `text` (FreeType measures slowly: a year's month labels add up)."""
+    return font.getlength(text)
+
+
 def _fit(text: str, font: Font, width: int) -> str:
     text = _drawable(text, font)
-    while text and font.getlength(text) > width:
+    while text and _length(font, text) > width:
         text = text[:-2] + "…" if len(text) > 1 else ""
         text = _drawable(text, font)
     return text
 
 
+@functools.lru_cache(maxsize=4096)
 def _mix(value: float) -> tuple[int, int, int]:
     if not value > 0:  # also catches NaN
         return _EMPTY
@@ -104,6 +111,7 @@ class Layout:
     texts: list[tuple[float, float, str, tuple[int, int, int]]]  # x, y (top), text, colour
     # x0, y0, x1, y1, fill, tooltip ("" for none): the SVG shows it on hover
     rects: list[tuple[float, float, float, float, tuple[int, int, int], str]]
+    tooltips: bool = True  # the SVG gives each shape with a tip its own <title>
 
 
 def heatmap_layout(
@@ -115,7 +123,7 @@ def heatmap_layout(
     width = left + weeks * pitch + margin
     height = top + 7 * pitch + margin
     font = _font()
-    out = Layout(width, height, [], [])
+    out = Layout(width, height, [], [], tooltips=False)  # a year of day tips is too much page
     out.texts.append((margin, 2, _fit(_clean(title, 80), font, width - 2 * margin), _INK))
     for row in (0, 2, 4):
         out.texts.append((margin, top + row * pitch + 2, _DAY_LABELS[row], _MUTED))
@@ -128,15 +136,13 @@ def heatmap_layout(
         if (col == 0 or monday.day <= 7) and x >= label_end:
             name = monday.strftime("%b")
             out.texts.append((x, top - 14, name, _MUTED))
-            label_end = x + font.getlength(name) + 4
+            label_end = x + _length(font, name) + 4
         for row in range(7):
             day = monday + timedelta(days=row)
             if day > today:
                 continue  # the future stays blank
             y = top + row * pitch
-            v = values.get(day, 0.0)
-            tip = f"{day:%a %d %b %Y}: {'done' if v >= 1 else 'partly' if v > 0 else 'not done'}"
-            out.rects.append((x, y, x + cell, y + cell, _mix(v), tip))
+            out.rects.append((x, y, x + cell, y + cell, _mix(values.get(day, 0.0)), ""))
     return out
 
 
@@ -166,12 +172,20 @@ def _draw_svg(layout: Layout, alt: str) -> str:
         f'class="chart"><title>{esc(alt)}</title>'
         f'<rect width="{layout.width}" height="{layout.height}" fill="{_hex(_BG)}" rx="6"/>'
     ]
+    # One path per colour, with cells as "M x y h w v h h -w z": a year of days is a few
+    # paths, not 371 elements. Bars with a tooltip keep their own rect and <title>.
+    paths: dict[tuple[int, int, int], list[str]] = {}
     for x0, y0, x1, y1, fill, tip in layout.rects:
-        shape = (
-            f'<rect x="{x0:g}" y="{y0:g}" width="{x1 - x0 + 1:g}" height="{y1 - y0 + 1:g}" '
-            f'fill="{_hex(fill)}"'
-        )
-        parts.append(f"{shape}><title>{esc(tip)}</title></rect>" if tip else f"{shape}/>")
+        w, h = x1 - x0 + 1, y1 - y0 + 1
+        if tip and layout.tooltips:
+            parts.append(
+                f'<rect x="{x0:g}" y="{y0:g}" width="{w:g}" height="{h:g}" fill="{_hex(fill)}">'
+                f"<title>{esc(tip)}</title></rect>"
+            )
+        else:
+            paths.setdefault(fill, []).append(f"M{x0:g} {y0:g}h{w:g}v{h:g}h-{w:g}z")
+    for fill, cells in paths.items():
+        parts.append(f'<path fill="{_hex(fill)}" d="{"".join(cells)}"/>')
     for x, y, text, colour in layout.texts:
         parts.append(
             f'<text x="{x:g}" y="{y + _FONT_SIZE:g}" fill="{_hex(colour)}" '
