@@ -140,6 +140,13 @@ async def run(settings: Settings) -> None:
     closers: list[Callable[[], Awaitable[None]]] = [planner.close] if planner else []
     tokens = {"telegram": settings.telegram_bot_token, "discord": settings.discord_bot_token}
     limiters = send_limiters(settings, [platform for platform, t in tokens.items() if t])
+    # The web companion shares the Telegram webhook's server when it listens on that port.
+    web_on_webhook = bool(
+        deps.web_url
+        and settings.telegram_bot_token
+        and settings.webhook_url
+        and settings.web_port in (None, settings.webhook_port)
+    )
     if settings.telegram_bot_token:
         from bots.telegram.app import TelegramBot
 
@@ -152,13 +159,9 @@ async def run(settings: Settings) -> None:
         notifiers[telegram.notifier.platform] = telegram.notifier
         closers.append(telegram.close)
         if settings.webhook_url:
-            # The web companion on the webhook's port shares its server.
-            shared = deps.web_url is not None and settings.web_port in (
-                None, settings.webhook_port
-            )
             services["telegram"] = telegram.serve(
                 settings.webhook_url, secret, settings.webhook_host, settings.webhook_port,
-                web=web_companion(deps, settings) if shared else None,
+                web=web_companion(deps, settings) if web_on_webhook else None,
             )
         else:
             services["telegram"] = telegram.poll()
@@ -173,8 +176,7 @@ async def run(settings: Settings) -> None:
         )
         notifiers[discord_bot.notifier.platform] = discord_bot.notifier
         services["discord"] = serve(discord_bot, settings.discord_bot_token.get_secret_value())
-    if deps.web_url and not (settings.webhook_url and "telegram" in services and
-                             settings.web_port in (None, settings.webhook_port)):
+    if deps.web_url and not web_on_webhook:
         from bots.web.app import serve_web
 
         services["web"] = serve_web(

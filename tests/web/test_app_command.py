@@ -123,3 +123,42 @@ async def test_app_says_so_when_the_companion_is_off(db: Database, clock: FakeCl
     console = Console(Deps(db, clock), clock, out=out)
     await console.handle("/app")
     assert "The web companion is not switched on for this bot." in out.getvalue()
+
+
+async def test_one_server_serves_the_webhook_and_the_pages(
+    emu: TelegramEmulator, db: Database, clock: FakeClock
+) -> None:
+    """`habitbot run` with WEBHOOK_URL: the companion's routes join the webhook's app."""
+    from aiohttp.test_utils import TestClient, TestServer
+
+    from bots.telegram.webhook import webhook_app
+    from bots.web.app import web_app
+
+    deps = Deps(db, clock, web_url=BASE)
+    tg = TelegramBot(deps, emu.token, emu.base_url)
+    try:
+        app = webhook_app(tg.intake, "/tg/hook", "s3cret", web_app(deps, telegram_token=emu.token))
+        ann = emu.user(9101, "Ann")
+        async with TestClient(TestServer(app)) as client:
+            hook = await client.post(
+                "/tg/hook", json=emu.send_text(ann, "/app"),
+                headers={"X-Telegram-Bot-Api-Secret-Token": "s3cret"},
+            )
+            assert hook.status == 200
+            answer = await emu.wait_for(lambda r: r["chat_id"] == 9101, timeout=5)
+            assert buttons(answer)[0]["web_app"]["url"] == f"{BASE}/tg"
+            assert (await client.post("/tg/hook", json={})).status == 401
+            page = await client.get("/tg")
+            assert page.status == 200 and "Signing you in" in await page.text()
+    finally:
+        await tg.close()
+
+
+def test_settings_say_where_the_companion_is() -> None:
+    from habitbot.settings import Settings
+
+    assert Settings(_env_file=None).web_url() is None
+    assert Settings(_env_file=None, web_port=8099).web_url(console=True) == "http://127.0.0.1:8099"
+    assert Settings(_env_file=None, web_port=8099).web_url() is None
+    on = Settings(_env_file=None, web_base_url="https://hb.example/")
+    assert on.web_url() == on.web_url(console=True) == "https://hb.example"
