@@ -129,20 +129,21 @@ def heatmap_layout(
         out.texts.append((margin, top + row * pitch + 2, _DAY_LABELS[row], _MUTED))
     first = _first_monday(today, weeks)
     label_end = 0.0
+    day, one = first, timedelta(days=1)
+    rects, get = out.rects, values.get
     for col in range(weeks):
-        monday = first + timedelta(weeks=col)
         x = left + col * pitch
         # Label a month at the first column whose Monday falls in it, unless it would overlap.
-        if (col == 0 or monday.day <= 7) and x >= label_end:
-            name = monday.strftime("%b")
+        if (col == 0 or day.day <= 7) and x >= label_end:
+            name = day.strftime("%b")
             out.texts.append((x, top - 14, name, _MUTED))
             label_end = x + _length(font, name) + 4
         for row in range(7):
-            day = monday + timedelta(days=row)
             if day > today:
-                continue  # the future stays blank
+                break  # the future stays blank (it is only ever the end of the last column)
             y = top + row * pitch
-            out.rects.append((x, y, x + cell, y + cell, _mix(values.get(day, 0.0)), ""))
+            rects.append((x, y, x + cell, y + cell, _mix(get(day, 0.0)), ""))
+            day += one
     return out
 
 
@@ -183,7 +184,7 @@ def _draw_svg(layout: Layout, alt: str) -> str:
                 f"<title>{esc(tip)}</title></rect>"
             )
         else:
-            paths.setdefault(fill, []).append(f"M{x0:g} {y0:g}h{w:g}v{h:g}h-{w:g}z")
+            paths.setdefault(fill, []).append(f"M{x0} {y0}h{w}v{h}h-{w}z")
     for fill, cells in paths.items():
         parts.append(f'<path fill="{_hex(fill)}" d="{"".join(cells)}"/>')
     for x, y, text, colour in layout.texts:
