@@ -30,7 +30,8 @@ from core.habits.service import (
     schedule_of,
     undo,
 )
-from core.planning.service import tasks_today
+from core.planning.schema import TASKS_PER_DAY
+from core.planning.service import TaskResult, do_task, tasks_today
 from core.rewards.badges import badge_title
 from core.rewards.freezes import apply_missed_day_freezes
 from core.social.lookup import find_person
@@ -250,7 +251,12 @@ async def _habit_post(request: web.Request, action: str) -> web.StreamResponse:
             day = local_date(now, user.timezone)
             await apply_missed_day_freezes(session, user, day, now)
             habit = await find_habit(session, user.id, f"#{habit_ref}")
-            if action == "done":
+            if action == "task":  # a plan task, as /today's task buttons tick it
+                position = str(form.get("position", ""))
+                number = int(position) if position.isascii() and position.isdigit() else 0
+                task = await do_task(session, user, habit, number, day, now)
+                text = _task_text(task)
+            elif action == "done":
                 result = await check_in(session, user, habit, day, now)
                 streak = streak_text(result.streak, habit.kind)
                 if result.recorded:
@@ -271,6 +277,21 @@ async def _habit_post(request: web.Request, action: str) -> web.StreamResponse:
     _flash(response, text)
     response.location = f"/#habit-{habit_ref}"
     return response
+
+
+def _task_text(task: TaskResult) -> str:
+    if not task.recorded:
+        return f"{task.habit.name}: that task is done already."
+    text = f"✅ {task.task} ({task.done_today}/{TASKS_PER_DAY} today)"
+    text += f", +{task.coins} coins" if task.coins else ""
+    if task.check_in is not None and task.check_in.recorded:
+        text += f". {task.habit.name} is checked in: streak "
+        text += streak_text(task.check_in.streak, task.habit.kind)
+    return text
+
+
+async def task(request: web.Request) -> web.StreamResponse:
+    return await _habit_post(request, "task")
 
 
 async def done(request: web.Request) -> web.StreamResponse:
@@ -422,6 +443,7 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/", today)
     app.router.add_post("/done", done)
     app.router.add_post("/undo", undo_)
+    app.router.add_post("/task", task)
     app.router.add_get("/login", login)
     app.router.add_post("/logout", logout)
     app.router.add_get("/tg", telegram_app)

@@ -351,3 +351,33 @@ async def test_logout_needs_the_csrf_token(say: Say, client: Client) -> None:
     assert out.status == 200
     assert (await client.get("/")).status == 401
     assert re.search(r"Logged out", await out.text())
+
+
+async def test_plan_tasks_tick_off_from_the_page_like_plan_done(
+    say: Say, client: Client, db: Database
+) -> None:
+    """Three tasks ticked on the page: 5 coins each, and the third checks the habit in, as
+    /today's task buttons do (core.planning.service.do_task)."""
+    from tests.integration.test_plans import converse
+
+    await converse(say.deps, "stop doom-scrolling", ("sleep", "boredom", "at night"))
+    await say("/plan accept")
+    page = await log_in(say, client, "ann")
+    assert "Plan tasks today" in page and page.count('action="/task"') == 3
+    habit = await habit_id(db, "ann", "Less scrolling")
+    for position in (1, 2, 3):
+        page = await (await client.get("/")).text()
+        response = await client.post(
+            "/task", data={"csrf": csrf_of(page), "habit": habit, "position": position}
+        )
+        page = await response.text()
+        assert f"({position}/3 today), +5 coins" in page, page
+    assert "Less scrolling is checked in: streak 1 clean day" in page
+    assert 'action="/task"' not in page
+    async with db.session() as session:
+        reasons = list(await session.scalars(select(LedgerEntry.reason)))
+    assert reasons.count("plan_task") == 3 and reasons.count("checkin") == 1
+    again = await client.post(
+        "/task", data={"csrf": csrf_of(page), "habit": habit, "position": 1}
+    )
+    assert "that task is done already" in await again.text()
