@@ -381,3 +381,22 @@ async def test_plan_tasks_tick_off_from_the_page_like_plan_done(
         "/task", data={"csrf": csrf_of(page), "habit": habit, "position": 1}
     )
     assert "that task is done already" in await again.text()
+
+
+async def test_a_link_asked_for_before_a_merge_logs_in_the_merged_person(
+    say: Say, client: Client, db: Database
+) -> None:
+    """/link merges Bob into Ann: Bob's unused login link moves with him (merge STEPS) and
+    opens the one person's Today, with both accounts' habits."""
+    await say("/habit add Read every=day", user="ann")
+    await say("/habit add Run every=day", user="bob")
+    token = token_of(await say("/app", user="bob"))
+    found = re.search(r"code: (\d{6})", (await say("/link", user="ann")).plain())
+    assert found
+    assert "Linked" in (await say(f"/link {found.group(1)}", user="bob")).plain()
+    page = await (await client.get(f"/login?t={token}")).text()
+    assert "Read" in page and "Run" in page
+    async with db.session() as session:
+        owners = set(await session.scalars(select(WebToken.user_id)))
+        users = set(await session.scalars(select(User.id)))
+    assert owners <= users and len(users) == 1
