@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bots.charts import bar_chart_svg, heatmap_svg
 from bots.commands.format import amount_text, pct, streak_text
+from bots.commands.usage import cmd
 from bots.web import auth
 from core.challenges.calendar import challenge_today
 from core.challenges.leaderboard import Board, leaderboard
@@ -44,6 +45,9 @@ if TYPE_CHECKING:
     from bots.web.app import WebConfig
 
 FLASH = "hb_flash"
+# Commands the pages name, written by the registry as chat text (what people type anywhere).
+APP = cmd("app").text
+ADD_HABIT = cmd("habit add", "Read", every="day").text
 YEAR_WEEKS = 53
 
 
@@ -73,7 +77,7 @@ def _login_needed(request: web.Request) -> web.Response:
         request,
         401,
         "Please log in",
-        "Send /app to the bot in your chat and open the button it answers with.",
+        f"Send {APP} to the bot in your chat and open the button it answers with.",
     )
 
 
@@ -125,7 +129,7 @@ async def login(request: web.Request) -> web.StreamResponse:
             request,
             401,
             "This link does not work",
-            "It was used already, has expired, or is incomplete. Send /app for a new one.",
+            f"It was used already, has expired, or is incomplete. Send {APP} for a new one.",
         )
     response = web.HTTPSeeOther("/")
     _start_session(request, response, redeemed.user_id)
@@ -135,7 +139,7 @@ async def login(request: web.Request) -> web.StreamResponse:
 async def telegram_app(request: web.Request) -> web.StreamResponse:
     """The Mini App's first page: its script sends Telegram's signed initData to /auth/telegram
     and then opens Today."""
-    return _page(request, "telegram.html", title="Habitbot")
+    return _page(request, "telegram.html", title="Habitbot", app_command=APP)
 
 
 async def telegram_auth(request: web.Request) -> web.StreamResponse:
@@ -172,7 +176,7 @@ async def logout(request: web.Request) -> web.StreamResponse:
     s = auth.read_session(config.key, request.cookies.get(auth.COOKIE), config.deps.clock.now())
     if s is None or not auth.csrf_ok(config.key, s, str(form.get("csrf", ""))):
         return _refused(request, 403, "Not allowed", "That form was not sent from this site.")
-    response = _refused(request, 200, "Logged out", "Send /app to log in again.")
+    response = _refused(request, 200, "Logged out", f"Send {APP} to log in again.")
     response.del_cookie(auth.COOKIE, path="/")
     return response
 
@@ -227,6 +231,7 @@ async def today(request: web.Request) -> web.StreamResponse:
         done=sum(r["done"] for r in rows),
         due=due,
         tasks=tasks,
+        add_habit=ADD_HABIT,
     )
 
 

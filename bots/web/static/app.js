@@ -23,7 +23,8 @@
   var initData = hash.get("tgWebAppData") ||
     (window.Telegram && window.Telegram.WebApp && window.Telegram.WebApp.initData) || "";
   if (!initData) {
-    status.textContent = "Open this page from the bot's button in Telegram, or send /app for a login link.";
+    status.textContent = "Open this page from the bot's button in Telegram, or send " +
+      (status.dataset.appCommand || "/app") + " for a login link.";
     return;
   }
   var body = new URLSearchParams();
