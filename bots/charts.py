@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import functools
+import html
 import io
 import re
 import unicodedata
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 import fontpkg
@@ -66,14 +68,21 @@ def _drawable(text: str, font: Font) -> str:
     return " ".join(kept.split())
 
 
+@functools.lru_cache(maxsize=4096)
+def _length(font: Font, text: str) -> float:
+    """Pixel width of `text` (FreeType measures slowly: a year's month labels add up)."""
+    return font.getlength(text)
+
+
 def _fit(text: str, font: Font, width: int) -> str:
     text = _drawable(text, font)
-    while text and font.getlength(text) > width:
+    while text and _length(font, text) > width:
         text = text[:-2] + "…" if len(text) > 1 else ""
         text = _drawable(text, font)
     return text
 
 
+@functools.lru_cache(maxsize=4096)
 def _mix(value: float) -> tuple[int, int, int]:
     if not value > 0:  # also catches NaN
         return _EMPTY
@@ -92,37 +101,115 @@ def _first_monday(today: date, weeks: int) -> date:
     return today - timedelta(days=today.weekday(), weeks=weeks - 1)
 
 
-def heatmap_png(
+@dataclass(frozen=True)
+class Layout:
+    """A chart as shapes: what both the PNG (chats) and the SVG (web pages) draw, so a picture
+    looks the same everywhere."""
+
+    width: int
+    height: int
+    texts: list[tuple[float, float, str, tuple[int, int, int]]]  # x, y (top), text, colour
+    # x0, y0, x1, y1, fill, tooltip ("" for none): the SVG shows it on hover
+    rects: list[tuple[float, float, float, float, tuple[int, int, int], str]]
+    tooltips: bool = True  # the SVG gives each shape with a tip its own <title>
+
+
+def heatmap_layout(
     values: Mapping[date, float], today: date, weeks: int = 26, title: str = ""
-) -> bytes:
+) -> Layout:
     """GitHub-style matrix: one column per ISO week (oldest left), rows Mon..Sun."""
     weeks = max(1, weeks)
     cell, pitch, left, top, margin = 16, 19, 34, 34, 8
     width = left + weeks * pitch + margin
     height = top + 7 * pitch + margin
-    img = Image.new("RGB", (width, height), _BG)
-    draw = ImageDraw.Draw(img)
     font = _font()
-    draw.text((margin, 2), _fit(_clean(title, 80), font, width - 2 * margin), fill=_INK, font=font)
+    out = Layout(width, height, [], [], tooltips=False)  # a year of day tips is too much page
+    out.texts.append((margin, 2, _fit(_clean(title, 80), font, width - 2 * margin), _INK))
     for row in (0, 2, 4):
-        draw.text((margin, top + row * pitch + 2), _DAY_LABELS[row], fill=_MUTED, font=font)
+        out.texts.append((margin, top + row * pitch + 2, _DAY_LABELS[row], _MUTED))
     first = _first_monday(today, weeks)
     label_end = 0.0
+    day, one = first, timedelta(days=1)
+    rects, get = out.rects, values.get
     for col in range(weeks):
-        monday = first + timedelta(weeks=col)
         x = left + col * pitch
         # Label a month at the first column whose Monday falls in it, unless it would overlap.
-        if (col == 0 or monday.day <= 7) and x >= label_end:
-            name = monday.strftime("%b")
-            draw.text((x, top - 14), name, fill=_MUTED, font=font)
-            label_end = x + font.getlength(name) + 4
+        if (col == 0 or day.day <= 7) and x >= label_end:
+            name = day.strftime("%b")
+            out.texts.append((x, top - 14, name, _MUTED))
+            label_end = x + _length(font, name) + 4
         for row in range(7):
-            day = monday + timedelta(days=row)
             if day > today:
-                continue  # the future stays blank
+                break  # the future stays blank (it is only ever the end of the last column)
             y = top + row * pitch
-            draw.rectangle((x, y, x + cell, y + cell), fill=_mix(values.get(day, 0.0)))
+            rects.append((x, y, x + cell, y + cell, _mix(get(day, 0.0)), ""))
+            day += one
+    return out
+
+
+def _draw_png(layout: Layout) -> bytes:
+    img = Image.new("RGB", (layout.width, layout.height), _BG)
+    draw = ImageDraw.Draw(img)
+    font = _font()
+    for x0, y0, x1, y1, fill, _tip in layout.rects:
+        draw.rectangle((x0, y0, x1, y1), fill=fill)
+    for x, y, text, colour in layout.texts:
+        draw.text((x, y), text, fill=colour, font=font)
     return _png(img)
+
+
+def _hex(colour: tuple[int, int, int]) -> str:
+    return "#{:02x}{:02x}{:02x}".format(*colour)
+
+
+def _draw_svg(layout: Layout, alt: str) -> str:
+    """The same shapes as SVG markup, text escaped; `alt` is its accessible name. Text is set
+    in currentColor-free fixed colours on a white card, like the PNG, so it reads in both
+    page themes."""
+    esc = html.escape
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {layout.width} {layout.height}" '
+        f'width="{layout.width}" height="{layout.height}" role="img" aria-label="{esc(alt)}" '
+        f'class="chart"><title>{esc(alt)}</title>'
+        f'<rect width="{layout.width}" height="{layout.height}" fill="{_hex(_BG)}" rx="6"/>'
+    ]
+    # One path per colour, with cells as "M x y h w v h h -w z": a year of days is a few
+    # paths, not 371 elements. Bars with a tooltip keep their own rect and <title>.
+    paths: dict[tuple[int, int, int], list[str]] = {}
+    for x0, y0, x1, y1, fill, tip in layout.rects:
+        w, h = x1 - x0 + 1, y1 - y0 + 1
+        if tip and layout.tooltips:
+            parts.append(
+                f'<rect x="{x0:g}" y="{y0:g}" width="{w:g}" height="{h:g}" fill="{_hex(fill)}">'
+                f"<title>{esc(tip)}</title></rect>"
+            )
+        else:
+            paths.setdefault(fill, []).append(f"M{x0} {y0}h{w}v{h}h-{w}z")
+    for fill, cells in paths.items():
+        parts.append(f'<path fill="{_hex(fill)}" d="{"".join(cells)}"/>')
+    for x, y, text, colour in layout.texts:
+        parts.append(
+            f'<text x="{x:g}" y="{y + _FONT_SIZE:g}" fill="{_hex(colour)}" '
+            f'font-family="Noto Sans, sans-serif" font-size="{_FONT_SIZE}">{esc(text)}</text>'
+        )
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def heatmap_png(
+    values: Mapping[date, float], today: date, weeks: int = 26, title: str = ""
+) -> bytes:
+    return _draw_png(heatmap_layout(values, today, weeks, title))
+
+
+def heatmap_svg(
+    values: Mapping[date, float], today: date, weeks: int = 53, title: str = ""
+) -> str:
+    """The heatmap for a page: a year by default."""
+    done = sum(1 for d, v in values.items() if v >= 1 and d <= today)
+    days = "day" if done == 1 else "days"
+    alt = f"{title}: activity matrix, {done} {days} done in the last {weeks} weeks"
+    return _draw_svg(heatmap_layout(values, today, weeks, title), alt)
 
 
 def heatmap_text(values: Mapping[date, float], today: date, weeks: int = 26) -> str:
@@ -140,28 +227,40 @@ def heatmap_text(values: Mapping[date, float], today: date, weeks: int = 26) -> 
     return "\n".join(lines)
 
 
-def bar_chart_png(rows: Sequence[tuple[str, float]], title: str = "") -> bytes:
+def bar_chart_layout(rows: Sequence[tuple[str, float]], title: str = "") -> Layout:
     """Horizontal bars of values 0..1 shown as percentages; first MAX_BARS rows only."""
     rows = rows[:MAX_BARS]
     label_w, bar_w, pitch, top, margin = 150, 300, 22, 24, 8
     width = margin + label_w + bar_w + 50
     height = top + max(1, len(rows)) * pitch + margin
-    img = Image.new("RGB", (width, height), _BG)
-    draw = ImageDraw.Draw(img)
     font = _font()
-    draw.text((margin, 4), _fit(_clean(title, 80), font, width - 2 * margin), fill=_INK, font=font)
+    out = Layout(width, height, [], [])
+    out.texts.append((margin, 4, _fit(_clean(title, 80), font, width - 2 * margin), _INK))
     if not rows:
-        draw.text((margin, top + 4), "No data yet", fill=_MUTED, font=font)
+        out.texts.append((margin, top + 4, "No data yet", _MUTED))
     for i, (label, value) in enumerate(rows):
         v = min(1.0, value) if value > 0 else 0.0  # clamps negatives and NaN
         y = top + i * pitch
-        draw.text((margin, y + 4), _fit(_clean(label, 24), font, label_w - 8), fill=_INK, font=font)
+        name = _fit(_clean(label, 24), font, label_w - 8)
+        out.texts.append((margin, y + 4, name, _INK))
         x0 = margin + label_w
-        draw.rectangle((x0, y + 2, x0 + bar_w, y + pitch - 4), fill=_EMPTY)
+        out.rects.append((x0, y + 2, x0 + bar_w, y + pitch - 4, _EMPTY, ""))
         if v > 0:
-            draw.rectangle((x0, y + 2, x0 + round(bar_w * v), y + pitch - 4), fill=_HIGH)
-        draw.text((x0 + bar_w + 6, y + 4), f"{round(v * 100)}%", fill=_INK, font=font)
-    return _png(img)
+            tip = f"{name}: {round(v * 100)}%"
+            out.rects.append((x0, y + 2, x0 + round(bar_w * v), y + pitch - 4, _HIGH, tip))
+        out.texts.append((x0 + bar_w + 6, y + 4, f"{round(v * 100)}%", _INK))
+    return out
+
+
+def bar_chart_png(rows: Sequence[tuple[str, float]], title: str = "") -> bytes:
+    return _draw_png(bar_chart_layout(rows, title))
+
+
+def bar_chart_svg(rows: Sequence[tuple[str, float]], title: str = "") -> str:
+    shown = "; ".join(
+        f"{label} {round(min(1.0, max(0.0, v)) * 100)}%" for label, v in rows[:MAX_BARS]
+    )
+    return _draw_svg(bar_chart_layout(rows, title), f"{title}: {shown}" if shown else title)
 
 
 def _width(text: str) -> int:

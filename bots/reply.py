@@ -69,6 +69,11 @@ class Button:
     # required argument. Discord opens a form for it; chat platforms leave it out, since
     # there the person simply types.
     ask: str | None = None
+    # A link button: opens `url` instead of running the action (Telegram url, Discord link
+    # button, the console prints it). `web_app` is the Telegram Mini App to open in its place
+    # (an https URL): Telegram then signs who opened it (bots/web/auth.py).
+    url: str | None = None
+    web_app: str | None = None
 
 
 @dataclass(frozen=True)
@@ -173,11 +178,7 @@ class Reply:
         """JSON-safe, for an outbox row that must survive a restart (from_data reads it)."""
         data: dict[str, Any] = {"lines": [[_span_data(s) for s in line] for line in self.lines]}
         if self.buttons:
-            data["buttons"] = [
-                [[b.label, b.action.command, b.action.args, *([b.ask] if b.ask else [])]
-                 for b in row]
-                for row in self.buttons
-            ]
+            data["buttons"] = [[_button_data(b) for b in row] for row in self.buttons]
         if self.image is not None:
             data["image"] = base64.b64encode(self.image).decode()
             data["image_name"] = self.image_name
@@ -204,10 +205,7 @@ class Reply:
     def from_data(cls, data: dict[str, Any]) -> Reply:
         return cls(
             lines=[tuple(_span(item) for item in line) for line in data["lines"]],
-            buttons=[
-                [Button(label, Action(command, args), *ask) for label, command, args, *ask in row]
-                for row in data.get("buttons", [])
-            ],
+            buttons=[[_button(item) for item in row] for row in data.get("buttons", [])],
             image=base64.b64decode(data["image"]) if "image" in data else None,
             image_name=data.get("image_name", "image.png"),
             image_alt=data.get("image_alt"),
@@ -224,6 +222,23 @@ class Reply:
             else None,
             ack=data.get("ack"),
         )
+
+
+def _button_data(b: Button) -> list[Any]:
+    """[label, command, args] and, when set, ask; a link button adds {"url", "web_app"}."""
+    item: list[Any] = [b.label, b.action.command, b.action.args]
+    if b.ask or b.url:
+        item.append(b.ask)
+    if b.url:
+        item.append({"url": b.url, "web_app": b.web_app})
+    return item
+
+
+def _button(item: list[Any]) -> Button:
+    label, command, args, *rest = item
+    ask = rest[0] if rest else None
+    link = rest[1] if len(rest) > 1 else {}
+    return Button(label, Action(command, args), ask, link.get("url"), link.get("web_app"))
 
 
 def _span_data(span: Span) -> list[Any]:

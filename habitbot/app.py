@@ -81,7 +81,8 @@ async def console(settings: Settings) -> None:
     clock_file = settings.data_dir / CLOCK_FILE
     clock = FakeClock(restore_clock(clock_file, SystemClock().now()))
     planner = settings.planner()
-    deps = Deps(db, clock, planner=planner, operators=settings.operator_ids())
+    web_url = settings.web_url(console=True)
+    deps = Deps(db, clock, planner=planner, operators=settings.operator_ids(), web_url=web_url)
     repl = Console(
         deps,
         clock,
@@ -95,11 +96,22 @@ async def console(settings: Settings) -> None:
     # :time runs the ticks for the time passed; queued messages print as "[to <name>]".
     delivery = ConsoleScheduler(repl, db, clock)
     background = asyncio.create_task(delivery.background())
+    web_task = None
+    if web_url and settings.web_port:
+        from bots.web.app import serve_web, web_app
+
+        # Only this machine: the console's user is whoever types, with no login of their own.
+        web_task = asyncio.create_task(
+            serve_web(web_app(deps), "127.0.0.1", settings.web_port, web_url)
+        )
+        print(f"Web companion: {web_url} (send /app for a login link)")
     try:
         await repl.run()
     finally:
         background.cancel()
-        await asyncio.gather(background, return_exceptions=True)
+        if web_task is not None:
+            web_task.cancel()
+        await asyncio.gather(background, *([web_task] if web_task else []), return_exceptions=True)
         await delivery.dispatcher.close()
         if planner is not None:
             await planner.close()
@@ -121,12 +133,20 @@ async def run(settings: Settings) -> None:
         button_key=settings.button_key(),
         planner=planner,
         operators=settings.operator_ids(),
+        web_url=settings.web_url(),
     )
     services: dict[str, Coroutine[Any, Any, None]] = {}  # name -> runs until cancelled
     notifiers: dict[str, Notifier] = {}  # platform -> how the outbox reaches its chats
     closers: list[Callable[[], Awaitable[None]]] = [planner.close] if planner else []
     tokens = {"telegram": settings.telegram_bot_token, "discord": settings.discord_bot_token}
     limiters = send_limiters(settings, [platform for platform, t in tokens.items() if t])
+    # The web companion shares the Telegram webhook's server when it listens on that port.
+    web_on_webhook = bool(
+        deps.web_url
+        and settings.telegram_bot_token
+        and settings.webhook_url
+        and settings.web_port in (None, settings.webhook_port)
+    )
     if settings.telegram_bot_token:
         from bots.telegram.app import TelegramBot
 
@@ -140,7 +160,8 @@ async def run(settings: Settings) -> None:
         closers.append(telegram.close)
         if settings.webhook_url:
             services["telegram"] = telegram.serve(
-                settings.webhook_url, secret, settings.webhook_host, settings.webhook_port
+                settings.webhook_url, secret, settings.webhook_host, settings.webhook_port,
+                web=web_companion(deps, settings) if web_on_webhook else None,
             )
         else:
             services["telegram"] = telegram.poll()
@@ -157,6 +178,13 @@ async def run(settings: Settings) -> None:
         )
         notifiers[discord_bot.notifier.platform] = discord_bot.notifier
         services["discord"] = serve(discord_bot, settings.discord_bot_token.get_secret_value())
+    if deps.web_url and not web_on_webhook:
+        from bots.web.app import serve_web
+
+        services["web"] = serve_web(
+            web_companion(deps, settings), settings.web_host, settings.web_port or 8080,
+            deps.web_url,
+        )
     platforms = [
         f"telegram ({'webhook' if settings.webhook_url else 'long polling'})"
         if p == "telegram"
@@ -178,6 +206,14 @@ async def run(settings: Settings) -> None:
         for close in closers:
             await close()
         await db.dispose()
+
+
+def web_companion(deps: Deps, settings: Settings) -> Any:
+    """The web companion's aiohttp application; Mini App sign-in needs the Telegram token."""
+    from bots.web.app import web_app
+
+    token = settings.telegram_bot_token
+    return web_app(deps, telegram_token=token.get_secret_value() if token else None)
 
 
 def send_limiters(settings: Settings, platforms: list[str]) -> dict[str, Limiter]:

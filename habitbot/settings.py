@@ -25,6 +25,12 @@ class Settings(BaseSettings):
     webhook_host: str = "0.0.0.0"
     webhook_port: int = 8080
 
+    # The web companion (bots/web): its public address (https for the Telegram Mini App) and
+    # the port it listens on. With a webhook on the same port, one server serves both.
+    web_base_url: str | None = None
+    web_port: int | None = None
+    web_host: str = "0.0.0.0"
+
     discord_bot_token: SecretStr | None = None
     discord_dev_guild: int | None = None
     discord_shard_count: int | None = None
@@ -79,6 +85,15 @@ class Settings(BaseSettings):
         """OPERATORS as a set of "platform:id"; malformed entries (no colon) are ignored."""
         parts = (p.strip() for p in self.operators.split(","))
         return frozenset(p.lower() if p.startswith("console:") else p for p in parts if ":" in p)
+
+    def web_url(self, console: bool = False) -> str | None:
+        """Where pages are reached: WEB_BASE_URL; in the console, 127.0.0.1:WEB_PORT without
+        it. None: the companion is off."""
+        if self.web_base_url:
+            return self.web_base_url.rstrip("/")
+        if console and self.web_port:
+            return f"http://127.0.0.1:{self.web_port}"
+        return None
 
     def db_url(self) -> str:
         if self.database_url:

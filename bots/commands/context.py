@@ -65,6 +65,8 @@ class Deps:
     # The bot's operators as "platform:id" (OPERATORS): they alone verify people and read
     # reports. Decided here from the settings, for every adapter alike.
     operators: frozenset[str] = frozenset()
+    # The web companion's address (WEB_BASE_URL, or the console's local server); None: off.
+    web_url: str | None = None
 
     def is_operator(self, inv: Invocation) -> bool:
         return f"{inv.platform}:{inv.user_id}" in self.operators

@@ -17,7 +17,10 @@ def render(reply: Reply, color: bool = False, first_number: int = 1) -> tuple[st
         lines.append(text)
     if reply.image_alt:
         lines.append(reply.image_alt)
-    buttons = [b for row in reply.buttons for b in row if b.ask is None]  # typing is asking
+    for b in (b for row in reply.buttons for b in row if b.url):
+        lines.append(f"{b.label}: {b.url}")  # a link: open it in a browser
+    # Typing is asking; a link is opened, not pressed.
+    buttons = [b for row in reply.buttons for b in row if b.ask is None and b.url is None]
     if buttons:
         lines.append(
             "  ".join(f"[{i}] {b.label}" for i, b in enumerate(buttons, start=first_number))

@@ -247,7 +247,7 @@ async def view_for(deps: Deps, reply: Reply) -> discord.ui.View | None:
         return None
     carried = await button_data(
         deps,
-        (b.action for row in rows for b in row),
+        (b.action for row in rows for b in row if b.url is None),
         lambda d: len(PREFIX + d) <= CUSTOM_ID_LIMIT,
         reply.owner,
     )
@@ -255,6 +255,12 @@ async def view_for(deps: Deps, reply: Reply) -> discord.ui.View | None:
     seen: set[str] = set()
     for number, row in enumerate(rows):
         for button in row:
+            if button.url:  # a link button opens the page; it carries no action
+                link: discord.ui.Button[Any] = discord.ui.Button(
+                    label=button.label[:LABEL_LIMIT], url=button.url, row=number
+                )
+                view.add_item(link)
+                continue
             data = carried[button.action.encode()]
             if data in seen:  # custom_ids must be unique within a message
                 continue

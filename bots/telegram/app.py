@@ -11,6 +11,9 @@ from aiogram import Bot, Dispatcher
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.session.base import BaseSession
 from aiogram.client.telegram import PRODUCTION, TelegramAPIServer
+from aiogram.exceptions import TelegramAPIError
+from aiogram.types import MenuButtonWebApp, WebAppInfo
+from aiohttp.web import Application
 
 from bots.answers import Receipts
 from bots.commands import Deps
@@ -69,6 +72,19 @@ class TelegramBot:
         me = await self.bot.me()
         log.info("Telegram: running as @%s", me.username)
         await publish(self.bot, operators=self.services.deps.operators)
+        await self.publish_menu_button()
+
+    async def publish_menu_button(self) -> None:
+        """With the web companion on an https address, every private chat's menu button opens
+        it as a Mini App (Telegram opens Mini Apps from https only)."""
+        base = self.services.deps.web_url
+        if not base or not base.startswith("https://"):
+            return
+        button = MenuButtonWebApp(text="Habitbot", web_app=WebAppInfo(url=f"{base}/tg"))
+        try:
+            await self.bot.set_chat_menu_button(menu_button=button)
+        except TelegramAPIError as error:  # the bot works without it
+            log.warning("Telegram: could not set the menu button: %s", error)
 
     async def poll(self, polling_timeout: int = 30) -> None:
         """Long polling until cancelled."""
@@ -85,7 +101,9 @@ class TelegramBot:
         finally:
             await self.drain()
 
-    async def serve(self, url: str, secret: str | None, host: str, port: int) -> None:
+    async def serve(
+        self, url: str, secret: str | None, host: str, port: int, web: Application | None = None
+    ) -> None:
         """Webhook server until cancelled. Without a configured secret, a fresh one is made for
         this registration (Telegram echoes whatever setWebhook was given)."""
         await self.start()
@@ -98,6 +116,7 @@ class TelegramBot:
                 host,
                 port,
                 self.allowed_updates,
+                companion=web,
             )
         finally:
             await self.drain()

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, WebAppInfo
 
 from bots.actions import button_data
 from bots.commands import Deps
@@ -37,26 +37,29 @@ async def keyboard(deps: Deps, reply: Reply) -> InlineKeyboardMarkup | None:
     rows = [[b for b in row if b.ask is None][:MAX_ROW] for row in reply.buttons]
     rows = _compact([row for row in rows if row])
     budget = MAX_BUTTONS
-    kept: list[list[tuple[str, str]]] = []
+    kept: list[list[Button]] = []
     for row in rows:
         row = row[:budget]
         budget -= len(row)
         if row:
-            kept.append([(b.label[:LABEL_LIMIT], b.action.encode()) for b in row])
+            kept.append(row)
     if not kept:
         return None
     carried = await button_data(
         deps,
-        (b.action for row in rows for b in row),
+        (b.action for row in kept for b in row if b.url is None),
         lambda d: len(d.encode()) <= MAX_DATA,
         reply.owner,
     )
     return InlineKeyboardMarkup(
-        inline_keyboard=[
-            [
-                InlineKeyboardButton(text=label or "·", callback_data=carried[data])
-                for label, data in row
-            ]
-            for row in kept
-        ]
+        inline_keyboard=[[_inline(b, carried) for b in row] for row in kept]
     )
+
+
+def _inline(b: Button, carried: dict[str, str]) -> InlineKeyboardButton:
+    label = b.label[:LABEL_LIMIT] or "·"
+    if b.web_app:  # a Mini App: Telegram signs who opened it (initData)
+        return InlineKeyboardButton(text=label, web_app=WebAppInfo(url=b.web_app))
+    if b.url:
+        return InlineKeyboardButton(text=label, url=b.url)
+    return InlineKeyboardButton(text=label, callback_data=carried[b.action.encode()])

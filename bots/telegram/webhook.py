@@ -18,10 +18,12 @@ from bots.telegram.intake import Intake
 log = logging.getLogger("habitbot.telegram")
 
 
-def webhook_app(intake: Intake, path: str, secret: str) -> web.Application:
+def webhook_app(
+    intake: Intake, path: str, secret: str, app: web.Application | None = None
+) -> web.Application:
     """The aiohttp application; requests without the right X-Telegram-Bot-Api-Secret-Token
-    header get 401 and never reach the dispatcher."""
-    app = web.Application()
+    header get 401 and never reach the dispatcher. `app`: the web companion's, to share."""
+    app = app if app is not None else web.Application()
     app.router.add_post(path, intake.webhook_handler(secret))
     return app
 
@@ -31,12 +33,20 @@ def webhook_path(url: str) -> str:
 
 
 async def serve_webhook(
-    intake: Intake, url: str, secret: str, host: str, port: int, allowed_updates: list[str]
+    intake: Intake,
+    url: str,
+    secret: str,
+    host: str,
+    port: int,
+    allowed_updates: list[str],
+    companion: web.Application | None = None,
 ) -> None:
     """Listen on host:port and register `url` with Telegram; runs until cancelled. Stopping
     refuses new updates at once and lets requests in progress finish."""
     # No access log: a webhook path may embed a secret, and per-update lines are noise.
-    runner = web.AppRunner(webhook_app(intake, webhook_path(url), secret), access_log=None)
+    runner = web.AppRunner(
+        webhook_app(intake, webhook_path(url), secret, companion), access_log=None
+    )
     await runner.setup()
     try:
         await web.TCPSite(runner, host, port).start()

@@ -43,6 +43,7 @@ class Row:
     scheduled: int
     rate: float
     streak: int
+    handle: str | None = None  # what a public page shows instead of the name
 
 
 @dataclass(frozen=True)
@@ -97,7 +98,7 @@ async def leaderboard(
     both = union_all(listed.subquery().select(), mine).subquery()
     found = (
         await session.execute(
-            select(both, User.name)
+            select(both, User.name, User.handle)
             .join(User, User.id == both.c.user_id)
             .order_by(both.c.me, both.c.place_key, both.c.joined_at, both.c.id)
         )
@@ -150,7 +151,9 @@ async def leaderboard(
 def _row(r: Any, rank: int) -> Row:
     scheduled = int(r.scheduled)
     rate = int(r.completed) / scheduled if scheduled else 0.0
-    return Row(rank, r.user_id, r.name, int(r.completed), scheduled, rate, int(r.streak))
+    return Row(
+        rank, r.user_id, r.name, int(r.completed), scheduled, rate, int(r.streak), r.handle
+    )
 
 
 async def _keys(session: AsyncSession, challenge_id: int) -> list[str]:

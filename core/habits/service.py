@@ -392,21 +392,23 @@ class HabitStats:
 async def habit_stats(
     session: AsyncSession, user_id: int, today: date, habit_id: int | None = None
 ) -> list[HabitStats]:
-    """Stats for one habit or all of them, from one query for habits+check-ins and one for
-    frozen days."""
-    query = (
-        select(Habit, CheckIn.local_date, CheckIn.amount)
-        .outerjoin(CheckIn, CheckIn.habit_id == Habit.id)
+    """Stats for one habit or all of them: the habits, their check-ins as plain rows (a year
+    of them as ORM rows of habits cost twice the time), and the frozen days."""
+    habits = select(Habit).where(Habit.user_id == user_id).order_by(Habit.id)
+    checkins = (
+        select(CheckIn.habit_id, CheckIn.local_date, CheckIn.amount)
+        .join(Habit, Habit.id == CheckIn.habit_id)
         .where(Habit.user_id == user_id)
-        .order_by(Habit.id)
     )
     if habit_id is not None:
-        query = query.where(Habit.id == habit_id)
-    by_habit: dict[int, tuple[Habit, dict[date, float]]] = {}
-    for habit, day, amount in await session.execute(query):
-        values = by_habit.setdefault(habit.id, (habit, {}))[1]
-        if day is not None:
-            values[day] = (amount or 0) / habit.target if habit.target else 1.0
+        habits = habits.where(Habit.id == habit_id)
+        checkins = checkins.where(Habit.id == habit_id)
+    by_habit: dict[int, tuple[Habit, dict[date, float]]] = {
+        h.id: (h, {}) for h in await session.scalars(habits)
+    }
+    for hid, day, amount in await session.execute(checkins):
+        habit, values = by_habit[hid]
+        values[day] = (amount or 0) / habit.target if habit.target else 1.0
     frozen = set(
         await session.scalars(select(FrozenDay.local_date).where(FrozenDay.user_id == user_id))
     )

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.clock import local_date
 from core.errors import InvalidInput
-from core.habits.service import habit_stats
+from core.habits.service import HabitStats, habit_stats
 from core.habits.streaks import Streak
 from core.social.lookup import Person
 from core.storage.models import Badge, Challenge, Participant, User
@@ -29,6 +29,9 @@ class Profile:
     badges: list[str] = field(default_factory=list)
     habits: list[tuple[str, Streak, str]] = field(default_factory=list)  # name, streak, kind
     challenges: list[str] = field(default_factory=list)
+    # The stats behind `habits`, with their day values (the web's year matrices): the owner
+    # sees every habit, anyone else the public ones only.
+    shown: list[HabitStats] = field(default_factory=list)
 
 
 async def load_profile(session: AsyncSession, person: Person, now: datetime) -> Profile:
@@ -62,6 +65,7 @@ async def load_profile(session: AsyncSession, person: Person, now: datetime) -> 
         badges=badges,
         habits=[(s.habit.name, s.streak, s.habit.kind) for s in stats if s.habit.public],
         challenges=challenges,
+        shown=[s for s in stats if s.habit.public or person.is_self],
     )
 
 

@@ -512,3 +512,24 @@ class Report(Base):
     status: Mapped[str] = mapped_column(String(8), default="open")  # open | closed
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class WebToken(Base):
+    """A single-use credential of the web companion (bots/web), by a hash of it: a login link
+    ("login") or a Telegram Mini App initData already exchanged for a session ("initdata", so a
+    replay is refused). Rows past `expires_at` can go; login links per user are counted here."""
+
+    __tablename__ = "web_tokens"
+    __table_args__ = (
+        Index("ix_web_tokens_user_id_created_at", "user_id", "created_at"),
+        Index("ix_web_tokens_expires_at", "expires_at"),
+    )
+
+    key: Mapped[str] = mapped_column(String(80), primary_key=True)  # kind:sha256 hex
+    kind: Mapped[str] = mapped_column(String(8))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    # The platform account the link was asked from (shown in the page; None for initData).
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UtcDateTime())

@@ -35,6 +35,7 @@ from core.storage.models import (
     ReleasedHandle,
     Report,
     User,
+    WebToken,
 )
 from core.users.handles import release
 
@@ -85,6 +86,11 @@ async def _own_rows(session: AsyncSession, d: Deletion) -> None:
     await session.execute(
         update(ReleasedHandle).where(ReleasedHandle.user_id == d.user.id).values(user_id=None)
     )
+
+
+async def _web_tokens(session: AsyncSession, d: Deletion) -> None:
+    """Unused login links die with the person (a session cookie finds no user then)."""
+    await session.execute(delete(WebToken).where(WebToken.user_id == d.user.id))
 
 
 async def _outbox(session: AsyncSession, d: Deletion) -> None:
@@ -162,6 +168,7 @@ STEPS: list[Step] = [
     _participations,
     _habits,
     _own_rows,
+    _web_tokens,
     _outbox,
     _accounts,
     _follows,

@@ -37,6 +37,7 @@ from core.storage.models import (
     ReleasedHandle,
     Report,
     User,
+    WebToken,
 )
 from core.users.handles import release
 
@@ -222,6 +223,14 @@ async def _outbox(session: AsyncSession, m: Merge) -> None:
             row.data = data
 
 
+async def _web_tokens(session: AsyncSession, m: Merge) -> None:
+    """Login links and seen initData move with the person: a link asked for before the merge
+    still logs in once, as the merged person, and a seen initData stays refused."""
+    await session.execute(
+        update(WebToken).where(WebToken.user_id == m.gone.id).values(user_id=m.keep.id)
+    )
+
+
 async def _merged(session: AsyncSession, m: Merge) -> None:
     """Remember that `gone` is `keep` now (and whoever became `gone` before)."""
     await session.execute(
@@ -341,6 +350,7 @@ STEPS: list[Step] = [
     _blocks,
     _reports,
     _standings,
+    _web_tokens,
     _merged,
 ]
 

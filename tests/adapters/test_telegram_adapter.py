@@ -612,6 +612,7 @@ PRIVATE_SESSION = [
     "/link 123456",
     "/unlink",
     "/export",
+    "/app",
     "/deleteme",
     "/profile",
     "/bio Reading every night",
@@ -680,6 +681,7 @@ GROUP_SESSION = [  # (who, text): the admin sets the group up, a member takes pa
     ("ann", "/link 123456"),
     ("ann", "/unlink"),
     ("ann", "/export"),
+    ("ann", "/app"),
     ("ann", "/deleteme"),
     ("ann", "/challenge end 1"),  # refused: not an admin
     ("boss", "/challenge end 1"),

@@ -26,7 +26,7 @@ JsonDict = dict[str, Any]
 
 # Form fields arrive as strings; these carry JSON-serialised objects (aiogram json-dumps them).
 _JSON_KEYS = {"reply_markup", "reply_parameters", "entities", "caption_entities", "scope",
-              "commands", "allowed_updates", "link_preview_options"}
+              "commands", "allowed_updates", "link_preview_options", "menu_button"}
 _INT_KEYS = {"message_id", "user_id", "offset", "limit", "timeout", "reply_to_message_id",
              "message_thread_id", "cache_time"}
 # Methods whose target chat must exist and must not have blocked/kicked the bot.
@@ -132,6 +132,7 @@ class TelegramEmulator:
         self.sent: list[JsonDict] = []
         self.calls: list[tuple[str, JsonDict]] = []
         self.commands: dict[str, list[JsonDict]] = {}
+        self.menu_buttons: dict[str, JsonDict] = {}  # chat id ("" for the default) -> button
         self.callback_answers: list[JsonDict] = []
         self.received: dict[int, list[JsonDict]] = {}  # accepted sends per chat id
         self.deleted: list[tuple[int, int]] = []
@@ -474,6 +475,14 @@ class TelegramEmulator:
                 raise ApiError(400, "Bad Request: message to be replied not found")
         markup = params.get("reply_markup")
         if isinstance(markup, dict) and "inline_keyboard" in markup:
+            for button in (b for row in markup["inline_keyboard"] for b in row):
+                kinds = [k for k in ("callback_data", "url", "web_app") if k in button]
+                if len(kinds) != 1:
+                    raise ApiError(400, "Bad Request: BUTTON_TYPE_INVALID")
+                if kinds == ["web_app"] and (
+                    chat_id < 0 or not button["web_app"].get("url", "").startswith("https://")
+                ):  # Mini App buttons: private chats and https only
+                    raise ApiError(400, "Bad Request: BUTTON_TYPE_INVALID")
             out["reply_markup"] = markup  # Message.reply_markup only ever echoes inline keyboards
         return out
 
@@ -551,6 +560,17 @@ class TelegramEmulator:
             if not 1 <= len(c.get("description", "")) <= 256:
                 raise ApiError(400, "Bad Request: command description is empty")
         self.commands[self._scope_key(p)] = cmds
+        return True
+
+    async def _m_setchatmenubutton(self, p: JsonDict) -> bool:
+        button = p.get("menu_button") or {"type": "default"}
+        if button.get("type") == "web_app":
+            url = (button.get("web_app") or {}).get("url", "")
+            if not url.startswith("https://"):  # Telegram opens Mini Apps from https only
+                raise ApiError(400, "Bad Request: BUTTON_URL_INVALID")
+            if not 1 <= len(button.get("text", "")) <= 64:
+                raise ApiError(400, "Bad Request: menu button text is empty")
+        self.menu_buttons[str(p.get("chat_id") or "")] = button
         return True
 
     async def _m_deletemycommands(self, p: JsonDict) -> bool:
