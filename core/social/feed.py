@@ -1,0 +1,184 @@
+"""/feed, read at request time (fan-out on read) from indexed tables: no per-follower copies.
+
+A reader's feed: their own items and those of the people they follow, what was posted in
+their groups, and the items of their groups' members whose profile is public. A group's feed
+(asked in the group): what was posted there, and its members' items the reader may see (a
+public profile, someone they follow, their own). Blocked people see nothing of each other.
+
+Paging is a keyset on (created_at, id), carried by the buttons as a cursor: an item published
+while someone pages sits before their first page and cannot shift what comes next, so
+nothing repeats and nothing is skipped. One statement a page: each source is a short ordered
+index range, their union ordered once, with the authors joined.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from sqlalchemy import Select, and_, or_, select, union
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.errors import InvalidInput
+from core.storage.models import Block, Follow, Membership, Post, User
+
+PAGE = 10
+Direction = Literal["older", "newer"]
+_CURSOR = re.compile(r"^([on])([0-9a-f]{1,14})\.([0-9a-f]{1,14})$")
+
+
+@dataclass(frozen=True)
+class Cursor:
+    direction: Direction  # the items older than (created, id), or newer
+    created: datetime
+    id: int
+
+    def encode(self) -> str:
+        micros = int(self.created.timestamp() * 1_000_000)
+        return f"{self.direction[0]}{micros:x}.{self.id:x}"
+
+
+def parse_cursor(text: str) -> Cursor:
+    """A cursor from a button; anything else (typed, forged, from another version) is refused
+    with a way back to the first page."""
+    found = _CURSOR.match(text.strip().lower())
+    try:
+        if found is None:
+            raise ValueError(text)
+        micros, post_id = int(found[2], 16), int(found[3], 16)
+        created = datetime.fromtimestamp(micros / 1_000_000, UTC)
+    except (ValueError, OverflowError, OSError):
+        raise InvalidInput(
+            "That page of the feed does not exist; {} starts again.", ("feed",)
+        ) from None
+    return Cursor("older" if found[1] == "o" else "newer", created, post_id)
+
+
+@dataclass(frozen=True)
+class Item:
+    post: Post
+    author: User
+
+
+@dataclass(frozen=True)
+class FeedPage:
+    items: list[Item]
+    older: Cursor | None  # the next page back in time, if there is one
+    newer: Cursor | None  # the page before, if this is not the first
+
+
+def _hidden(viewer_id: int) -> Any:
+    """The people the viewer is blocked from, either way."""
+    return union(
+        select(Block.blocked_id).where(Block.blocker_id == viewer_id),
+        select(Block.blocker_id).where(Block.blocked_id == viewer_id),
+    )
+
+
+def _followed(viewer_id: int) -> Any:
+    return select(Follow.followee_id).where(
+        Follow.follower_id == viewer_id, Follow.status == "accepted"
+    )
+
+
+def _sources(viewer_id: int, group_id: int | None) -> list[Select[Any]]:
+    """Each source of the feed as a query on posts (and, for privacy, their authors)."""
+    hidden = _hidden(viewer_id)
+    base = select(Post.id, Post.created_at)
+    if group_id is None:
+        groups = select(Membership.group_id).where(Membership.user_id == viewer_id)
+        mates = select(Membership.user_id).where(Membership.group_id.in_(groups))
+        return [
+            base.where(  # mine and the people I follow
+                Post.author_id.in_(_followed(viewer_id).union(select(viewer_id))),  # type: ignore[arg-type]
+                Post.group_id.is_(None),
+            ),
+            base.where(Post.group_id.in_(groups), Post.author_id.not_in(hidden)),
+            base.join(User, User.id == Post.author_id).where(  # my groups' public members
+                Post.author_id.in_(mates),
+                Post.group_id.is_(None),
+                User.profile_public.is_(True),
+                Post.author_id.not_in(hidden),
+            ),
+        ]
+    members = select(Membership.user_id).where(Membership.group_id == group_id)
+    return [
+        base.where(Post.group_id == group_id, Post.author_id.not_in(hidden)),
+        base.join(User, User.id == Post.author_id).where(
+            Post.author_id.in_(members),
+            Post.group_id.is_(None),
+            or_(
+                User.profile_public.is_(True),
+                Post.author_id.in_(_followed(viewer_id).union(select(viewer_id))),  # type: ignore[arg-type]
+            ),
+            Post.author_id.not_in(hidden),
+        ),
+    ]
+
+
+def _after(cursor: Cursor | None) -> Any:
+    if cursor is None:
+        return None
+    if cursor.direction == "older":
+        return or_(
+            Post.created_at < cursor.created,
+            and_(Post.created_at == cursor.created, Post.id < cursor.id),
+        )
+    return or_(
+        Post.created_at > cursor.created,
+        and_(Post.created_at == cursor.created, Post.id > cursor.id),
+    )
+
+
+async def feed_page(
+    session: AsyncSession, viewer_id: int, group_id: int | None, cursor: Cursor | None = None
+) -> FeedPage:
+    newer = cursor is not None and cursor.direction == "newer"
+    after = _after(cursor)
+    parts = []
+    for source in _sources(viewer_id, group_id):
+        if after is not None:
+            source = source.where(after)
+        order = (
+            (Post.created_at.asc(), Post.id.asc())
+            if newer
+            else (Post.created_at.desc(), Post.id.desc())
+        )
+        sub = source.order_by(*order).limit(PAGE + 1).subquery()
+        parts.append(select(sub.c.id, sub.c.created_at))
+    ids = union(*parts).subquery()
+    order = (
+        (ids.c.created_at.asc(), ids.c.id.asc())
+        if newer
+        else (ids.c.created_at.desc(), ids.c.id.desc())
+    )
+    rows = list(
+        (
+            await session.execute(
+                select(Post, User)
+                .join(ids, ids.c.id == Post.id)
+                .join(User, User.id == Post.author_id)
+                .where(User.deleted_at.is_(None))
+                .order_by(*order)
+                .limit(PAGE + 1)
+            )
+        ).all()
+    )
+    more = len(rows) > PAGE
+    items = [Item(p, u) for p, u in rows[:PAGE]]
+    if newer:
+        items.reverse()
+    if not items:
+        if newer:
+            return await feed_page(session, viewer_id, group_id)
+        return FeedPage([], None, None)
+    first, last = items[0].post, items[-1].post
+    older_c = Cursor("older", last.created_at, last.id)
+    newer_c = Cursor("newer", first.created_at, first.id)
+    if newer:
+        if not more:  # back at the top: the first page, full, as /feed shows it
+            return await feed_page(session, viewer_id, group_id)
+        return FeedPage(items, older_c, newer_c)
+    return FeedPage(items, older_c if more else None, newer_c if cursor is not None else None)
