@@ -2,8 +2,8 @@
 
 A reader's feed: their own items and those of the people they follow, what was posted in
 their groups, and the items of their groups' members whose profile is public. A group's feed
-(asked in the group): what was posted there, and its members' items the reader may see (a
-public profile, someone they follow, their own). Blocked people see nothing of each other.
+(asked in the group, so read by all of it): what was posted there, and the items of its
+members whose profile is public. Blocked people see nothing of each other.
 
 Paging is a keyset on (created_at, id), carried by the buttons as a cursor: an item published
 while someone pages sits before their first page and cannot shift what comes next, so
@@ -106,13 +106,11 @@ def _sources(viewer_id: int, group_id: int | None) -> list[Select[Any]]:
     members = select(Membership.user_id).where(Membership.group_id == group_id)
     return [
         base.where(Post.group_id == group_id, Post.author_id.not_in(hidden)),
+        # Shown to the whole group: only public profiles' items, whoever asks.
         base.join(User, User.id == Post.author_id).where(
             Post.author_id.in_(members),
             Post.group_id.is_(None),
-            or_(
-                User.profile_public.is_(True),
-                Post.author_id.in_(_followed(viewer_id).union(select(viewer_id))),  # type: ignore[arg-type]
-            ),
+            User.profile_public.is_(True),
             Post.author_id.not_in(hidden),
         ),
     ]
