@@ -6,6 +6,7 @@ stored."""
 from __future__ import annotations
 
 import asyncio
+import re
 from datetime import timedelta
 
 import pytest
@@ -244,13 +245,15 @@ async def test_merge_keeps_posts_and_counts_reactions_once(
     await ok(say, f"/react {pid} fire", "bob")
     await ok(say, "/start", "bob2")
     await ok(say, f"/react {pid} fire", "bob2")
-    await ok(say, f"/post from bob2", "bob2")
-    code = (await ok(say, "/link", "bob")).plain()
-    digits = "".join(ch for ch in code if ch.isdigit())[:6]
-    await say.confirmed(f"/link {digits}", user="bob2")
+    await ok(say, "/post from bob2", "bob2")
+    found = re.search(r"code: (\d{6})", (await ok(say, "/link", "bob")).plain())
+    assert found is not None
+    assert "Linked" in (await ok(say, f"/link {found[1]}", "bob2")).plain()
     async with db.session() as session:
         post = await session.get(Post, pid)
-        assert post is not None and post.fires == await session.scalar(
+        reactions = await session.scalar(
             select(func.count()).select_from(Reaction).where(Reaction.post_id == pid)
         )
+        assert post is not None and post.fires == reactions == 1  # the person's one 🔥
         assert await session.scalar(select(func.count()).select_from(Post)) == 2
+    assert "from bob2" in (await ok(say, "/feed", "ann")).plain()  # Ann follows the person
