@@ -70,10 +70,12 @@ def _item(ctx: Ctx, reply: Reply, post: Post, author: User) -> None:
 
 
 def _feed_reply(ctx: Ctx, page: FeedPage, here: str) -> Reply:
-    where = f"{ctx.group.title}'s feed" if ctx.group is not None else "Your feed"
+    where = f"The feed of {ctx.group.title}" if ctx.group is not None else "Your feed"
     if not page.items:
         if ctx.group is not None:
-            return Reply.text(f"Nothing in {where[:-7]}'s feed yet. ", cmd("post", "<text>"), ".")
+            return Reply.text(
+                f"Nothing in the feed of {ctx.group.title} yet. ", cmd("post", "<text>"), "."
+            )
         return Reply.text(
             "Your feed is empty. ", cmd("post", "<text>"), " says something; ",
             cmd("people"), " finds people to follow.",
@@ -189,7 +191,7 @@ async def post(ctx: Ctx, args: dict[str, Any]) -> Reply:
     if found := _SHOW.match(text.strip()):
         return await _show(ctx, int(found[1]), int(found[2] or 1))
     made = await publish(ctx.session, ctx.user, text, ctx.group, ctx.now)
-    where = f"to {ctx.group.title}'s feed" if ctx.group is not None else "to your followers"
+    where = f"to the feed of {ctx.group.title}" if ctx.group is not None else "to your followers"
     return Reply.text(f"📣 Posted #{made.id} {where}.").button_row(
         Button("👀 Show", Action("post", str(made.id))), Button("📰 Feed", Action("feed"))
     )
