@@ -4,8 +4,32 @@ and in a group /post and /feed act on that group, whose admins delete anything i
 
 from __future__ import annotations
 
-from tests.adapters.test_telegram_adapter import GROUP, Harness, buttons, emu, h, tg  # noqa: F401
+from collections.abc import AsyncIterator
+
+import pytest
+
+from bots.commands import Deps
+from bots.telegram.app import TelegramBot
+from tests.adapters.test_telegram_adapter import BOT, GROUP, Harness, buttons
 from tests.emulators.telegram_api import TelegramEmulator
+
+
+@pytest.fixture
+async def emu() -> AsyncIterator[TelegramEmulator]:
+    async with TelegramEmulator(bot_username=BOT) as e:
+        yield e
+
+
+@pytest.fixture
+async def tg(emu: TelegramEmulator, deps: Deps) -> AsyncIterator[TelegramBot]:
+    bot = TelegramBot(deps, emu.token, emu.base_url)
+    yield bot
+    await bot.close()
+
+
+@pytest.fixture
+def h(emu: TelegramEmulator, tg: TelegramBot) -> Harness:
+    return Harness(emu, tg)
 
 
 async def test_post_react_comment_and_page(h: Harness, emu: TelegramEmulator) -> None:
