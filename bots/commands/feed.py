@@ -179,10 +179,10 @@ async def _show(ctx: Ctx, post_id: int, page: int = 1) -> Reply:
     f"Post to your followers and groups (in a group: to it), at most {MAX_POST:,} characters",
     Arg("text", "what to say; or a post's number to show it with its comments", "text",
         required=True, max_length=MAX_POST),
-    examples=("/post Day 10 of reading before bed!", "/post 12"),
+    examples=("/post Day 10 of reading before bed!", "/post 1"),
     group=True,
     details=(
-        "A number alone shows that post and its comments (`/post 12 2`: their second page).",
+        "A number alone shows that post and its comments (/post 12 2: their second page).",
         "Posted in a group chat, it goes to that group's feed only.",
     ),
 )  # fmt: skip
@@ -202,7 +202,7 @@ async def post(ctx: Ctx, args: dict[str, Any]) -> Reply:
     "Comment on a post",
     POST_ID,
     Arg("text", "your comment", "text", required=True, max_length=MAX_POST),
-    examples=("/comment 12 Well done!",),
+    examples=("/comment 1 Well done!",),
     group=True,
 )
 async def comment(ctx: Ctx, args: dict[str, Any]) -> Reply:
@@ -219,7 +219,7 @@ async def comment(ctx: Ctx, args: dict[str, Any]) -> Reply:
     Arg("emoji", "like, fire, muscle, party or heart (or the emoji)", "word", required=True,
         max_length=16),
     Arg("view", "what to show after (buttons set it)", "word", max_length=48),
-    examples=("/react 12 fire",),
+    examples=("/react 1 fire",),
     group=True,
 )  # fmt: skip
 async def react(ctx: Ctx, args: dict[str, Any]) -> Reply:
@@ -240,7 +240,13 @@ async def react(ctx: Ctx, args: dict[str, Any]) -> Reply:
     return Reply.text(f"{EMOJI[code][0]} {said} #{done.post_id}: {tally}.")
 
 
-@command("unpost", "Delete a post of yours (admins: any in their group)", POST_ID, group=True)
+@command(
+    "unpost",
+    "Delete a post of yours (admins: any in their group)",
+    POST_ID,
+    examples=("/unpost 1",),
+    group=True,
+)
 async def unpost(ctx: Ctx, args: dict[str, Any]) -> Reply:
     gone = await delete_post(ctx.session, ctx.user, int(args["post"]), ctx.group, ctx.is_admin)
     return Reply.text(f"🗑 Post #{gone.id} deleted, with its reactions and comments.")
@@ -251,6 +257,7 @@ async def unpost(ctx: Ctx, args: dict[str, Any]) -> Reply:
     "Delete a comment of yours (admins: any in their group)",
     Arg("comment", "the comment's number, e.g. 5 (shown as c5)", "word", required=True,
         max_length=20),
+    examples=("/uncomment c1",),
     group=True,
 )  # fmt: skip
 async def uncomment(ctx: Ctx, args: dict[str, Any]) -> Reply:
