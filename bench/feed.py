@@ -55,9 +55,11 @@ def _items(users: int, groups: int, count: int, rng: random.Random) -> list[tupl
     activity_days: set[tuple[int, object]] = set()
     span = 60 * 24 * 3600
     event = json.dumps({"events": [{"kind": "streak", "days": 7, "habit": ""}]})
-    for pid in range(1, count + 1):
+    # Ids grow with time, as they do on a live database.
+    offsets = sorted((rng.randrange(span), rng.randrange(10**6)) for _ in range(count))
+    for pid, (seconds, micros) in enumerate(reversed(offsets), start=1):
         author = rng.randrange(2, users + 1)
-        created = NOW - timedelta(seconds=rng.randrange(span), microseconds=rng.randrange(10**6))
+        created = NOW - timedelta(seconds=seconds, microseconds=micros)
         kind, group, body, data, day = "post", None, f"post {pid} by {author}", None, None
         roll = rng.random()
         if roll < 0.2 and (author, created.date()) not in activity_days:
@@ -86,8 +88,12 @@ async def _load_items(db: Database, rows: list[tuple[Any, ...]]) -> None:
             ]  # fmt: skip
             marks = ", ".join("?" for _ in COLUMNS)
             sql = f"INSERT INTO posts ({', '.join(COLUMNS)}) VALUES ({marks})"
+            # The driver is in autocommit mode (core/storage/sqlite.py): one transaction, or
+            # every row would be its own.
+            await raw.execute("PRAGMA cache_size = -262144")  # type: ignore[union-attr]
+            await raw.execute("BEGIN")  # type: ignore[union-attr]
             await raw.executemany(sql, naive)  # type: ignore[union-attr]
-            await raw.commit()  # type: ignore[union-attr]
+            await raw.execute("COMMIT")  # type: ignore[union-attr]
         await conn.commit()
 
 

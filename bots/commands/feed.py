@@ -27,7 +27,7 @@ from core.social.reactions import EMOJI, counts, reaction_code, toggle
 from core.storage.models import Post, User
 
 POST_ID = Arg("post", "the post's number, e.g. 12", "int", required=True, min=1, max=2**53)
-_SHOW = re.compile(r"^#?(\d{1,15})(?:\s+(\d{1,4}))?$")
+_SHOW = re.compile(r"^#?([0-9]{1,15})(?:\s+([0-9]{1,4}))?$")
 _VIEW = re.compile(r"^(feed|post)(?::(.{1,40}))?$")
 
 
@@ -233,7 +233,7 @@ async def react(ctx: Ctx, args: dict[str, Any]) -> Reply:
     if view is not None and view[1] == "feed":
         return await _feed(ctx, view[2] or "")
     if view is not None:
-        page = int(view[2]) if view[2] and view[2].isdigit() else 1
+        page = int(view[2]) if view[2] and re.fullmatch(r"[0-9]{1,4}", view[2]) else 1
         return await _show(ctx, done.post_id, page)
     said = "added to" if done.added else "taken back from"
     tally = " ".join(f"{EMOJI[c][0]} {n}" for c, n in done.counts.items() if n) or "no reactions"
@@ -262,7 +262,7 @@ async def unpost(ctx: Ctx, args: dict[str, Any]) -> Reply:
 )  # fmt: skip
 async def uncomment(ctx: Ctx, args: dict[str, Any]) -> Reply:
     raw = args["comment"].strip().lower().removeprefix("c")
-    if not raw.isdigit() or len(raw) > 15:
+    if not re.fullmatch(r"[0-9]{1,15}", raw):
         raise InvalidInput("Name the comment by its number, e.g. c5.")
     gone = await delete_comment(ctx.session, ctx.user, int(raw), ctx.group, ctx.is_admin)
     return Reply.text(f"🗑 Comment c{gone.id} deleted.")
