@@ -16,12 +16,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any, Literal
 
-from sqlalchemy import Select, and_, or_, select, union
+from sqlalchemy import Select, and_, bindparam, or_, select, union
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.errors import InvalidInput
+from core.storage.db import prepared
 from core.storage.models import Block, Follow, Membership, Post, User
 
 PAGE = 10
@@ -69,30 +71,31 @@ class FeedPage:
     newer: Cursor | None  # the page before, if this is not the first
 
 
-def _hidden(viewer_id: int) -> Any:
+def _hidden(viewer: Any) -> Any:
     """The people the viewer is blocked from, either way."""
     return union(
-        select(Block.blocked_id).where(Block.blocker_id == viewer_id),
-        select(Block.blocker_id).where(Block.blocked_id == viewer_id),
+        select(Block.blocked_id).where(Block.blocker_id == viewer),
+        select(Block.blocker_id).where(Block.blocked_id == viewer),
     )
 
 
-def _followed(viewer_id: int) -> Any:
+def _followed(viewer: Any) -> Any:
     return select(Follow.followee_id).where(
-        Follow.follower_id == viewer_id, Follow.status == "accepted"
+        Follow.follower_id == viewer, Follow.status == "accepted"
     )
 
 
-def _sources(viewer_id: int, group_id: int | None) -> list[Select[Any]]:
+def _sources(in_group: bool) -> list[Select[Any]]:
     """Each source of the feed as a query on posts (and, for privacy, their authors)."""
-    hidden = _hidden(viewer_id)
+    viewer = bindparam("viewer", type_=Post.author_id.type)
+    hidden = _hidden(viewer)
     base = select(Post.id, Post.created_at)
-    if group_id is None:
-        groups = select(Membership.group_id).where(Membership.user_id == viewer_id)
+    if not in_group:
+        groups = select(Membership.group_id).where(Membership.user_id == viewer)
         mates = select(Membership.user_id).where(Membership.group_id.in_(groups))
         return [
             base.where(  # mine and the people I follow
-                Post.author_id.in_(_followed(viewer_id).union(select(viewer_id))),  # type: ignore[arg-type]
+                Post.author_id.in_(_followed(viewer).union(select(viewer))),
                 Post.group_id.is_(None),
             ),
             base.where(Post.group_id.in_(groups), Post.author_id.not_in(hidden)),
@@ -103,9 +106,10 @@ def _sources(viewer_id: int, group_id: int | None) -> list[Select[Any]]:
                 Post.author_id.not_in(hidden),
             ),
         ]
-    members = select(Membership.user_id).where(Membership.group_id == group_id)
+    group = bindparam("group", type_=Post.id.type)
+    members = select(Membership.user_id).where(Membership.group_id == group)
     return [
-        base.where(Post.group_id == group_id, Post.author_id.not_in(hidden)),
+        base.where(Post.group_id == group, Post.author_id.not_in(hidden)),
         # Shown to the whole group: only public profiles' items, whoever asks.
         base.join(User, User.id == Post.author_id).where(
             Post.author_id.in_(members),
@@ -116,24 +120,25 @@ def _sources(viewer_id: int, group_id: int | None) -> list[Select[Any]]:
     ]
 
 
-def _after(cursor: Cursor | None) -> Any:
+def _after(direction: Direction | None) -> Any:
     """Past the cursor in (created, id) order, written so that both databases read it as a
     range on created_at (an OR of the two alone makes SQLite scan)."""
-    if cursor is None:
+    if direction is None:
         return None
-    c, i = cursor.created, cursor.id
-    if cursor.direction == "older":
+    c = bindparam("created", type_=Post.created_at.type)
+    i = bindparam("id", type_=Post.id.type)
+    if direction == "older":
         return and_(Post.created_at <= c, or_(Post.created_at < c, Post.id < i))
     return and_(Post.created_at >= c, or_(Post.created_at > c, Post.id > i))
 
 
-async def feed_page(
-    session: AsyncSession, viewer_id: int, group_id: int | None, cursor: Cursor | None = None
-) -> FeedPage:
-    newer = cursor is not None and cursor.direction == "newer"
-    after = _after(cursor)
+def _page(in_group: bool, direction: Direction | None, dialect: str) -> Any:
+    """The one statement of a feed page: each source's next PAGE + 1 in order, their union
+    ordered once, with the posts and authors joined."""
+    newer = direction == "newer"
+    after = _after(direction)
     parts = []
-    for source in _sources(viewer_id, group_id):
+    for source in _sources(in_group):
         if after is not None:
             source = source.where(after)
         order = (
@@ -149,18 +154,35 @@ async def feed_page(
         if newer
         else (ids.c.created_at.desc(), ids.c.id.desc())
     )
-    rows = list(
-        (
-            await session.execute(
-                select(Post, User)
-                .join(ids, ids.c.id == Post.id)
-                .join(User, User.id == Post.author_id)
-                .where(User.deleted_at.is_(None))
-                .order_by(*order)
-                .limit(PAGE + 1)
-            )
-        ).all()
+    return (
+        select(Post, User)
+        .join(ids, ids.c.id == Post.id)
+        .join(User, User.id == Post.author_id)
+        .where(User.deleted_at.is_(None))
+        .order_by(*order)
+        .limit(PAGE + 1)
     )
+
+
+# One builder per kind of page, kept so that each statement is built once per database.
+_PAGES = {
+    (in_group, direction): partial(_page, in_group, direction)
+    for in_group in (False, True)
+    for direction in (None, "older", "newer")
+}
+
+
+async def feed_page(
+    session: AsyncSession, viewer_id: int, group_id: int | None, cursor: Cursor | None = None
+) -> FeedPage:
+    newer = cursor is not None and cursor.direction == "newer"
+    build = _PAGES[(group_id is not None, cursor.direction if cursor else None)]
+    values: dict[str, Any] = {"viewer": viewer_id}
+    if group_id is not None:
+        values["group"] = group_id
+    if cursor is not None:
+        values |= {"created": cursor.created, "id": cursor.id}
+    rows = list((await session.execute(prepared(session, build), values)).all())
     more = len(rows) > PAGE
     items = [Item(p, u) for p, u in rows[:PAGE]]
     if newer:

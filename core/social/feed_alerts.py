@@ -6,16 +6,26 @@ reactions and comments by the author themself are not news."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.outbox import enqueue
+from core.storage.db import prepared
 from core.storage.models import Outbox, Post, User
 from core.users.accounts import private_addresses
 
 KIND = "feed_news"
 NAMES = 5  # commenters named; the rest are counted
+
+
+def _pending(dialect: str) -> Any:
+    return (
+        select(Outbox)
+        .where(Outbox.dedupe_key == bindparam("key"), Outbox.status == "pending")
+        .with_for_update()
+    )
 
 
 def _key(post_id: int, now: datetime) -> str:
@@ -34,11 +44,7 @@ async def tell_author(
 ) -> None:
     key = _key(post.id, now)
     for _ in range(2):  # a row inserted by a racing tap is found on the second pass
-        row = await session.scalar(
-            select(Outbox)
-            .where(Outbox.dedupe_key == key, Outbox.status == "pending")
-            .with_for_update()
-        )
+        row = await session.scalar(prepared(session, _pending), {"key": key})
         if row is not None:
             data = _added(dict(row.data), actor, reaction, undo, commented)
             if not data.get("reactions") and not data.get("comments"):
