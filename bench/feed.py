@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import random
 import statistics
 import time
@@ -31,12 +32,14 @@ from sqlalchemy import insert, text
 
 from bots.commands import Chat, Deps, Invocation, execute
 from core.clock import FakeClock
+from core.social.feed import feed_page, parse_cursor
 from core.social.reactions import toggle
 from core.storage.db import Database
 from core.storage.models import Account, Block, Follow, Group, Membership, User
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 READER = 1
+QUIET = 2  # follows three people who never post and is in no group: the walk's worst case
 GROUP_SIZE, READER_GROUPS, FOLLOWS = 100, 20, 500
 DEEP = 50
 CHUNK = 20_000
@@ -58,7 +61,7 @@ def _items(users: int, groups: int, count: int, rng: random.Random) -> list[tupl
     # Ids grow with time, as they do on a live database.
     offsets = sorted((rng.randrange(span), rng.randrange(10**6)) for _ in range(count))
     for pid, (seconds, micros) in enumerate(reversed(offsets), start=1):
-        author = rng.randrange(2, users + 1)
+        author = rng.randrange(8, users + 1)  # 5, 6 and 7 never post
         created = NOW - timedelta(seconds=seconds, microseconds=micros)
         kind, group, body, data, day = "post", None, f"post {pid} by {author}", None, None
         roll = rng.random()
@@ -115,19 +118,23 @@ async def build(db: Database, users: int, items: int) -> None:
                  timezone="UTC", unreachable=False, created_at=NOW)
             for g in range(1, groups + 1)])  # fmt: skip
         members = [dict(group_id=(i - 1) % groups + 1, user_id=i, joined_at=NOW)
-                   for i in range(2, users + 1)]  # fmt: skip
+                   for i in range(3, users + 1)]  # fmt: skip
         members += [dict(group_id=g, user_id=READER, joined_at=NOW)
                     for g in range(1, READER_GROUPS + 1)]  # fmt: skip
         await _insert(conn, Membership, members)
         followed = rng.sample(range(2, users + 1), FOLLOWS)
         follows = {(READER, b) for b in followed}
-        follows |= {(a, rng.randrange(1, users + 1)) for a in range(2, users + 1)}
+        follows |= {(a, rng.randrange(1, users + 1)) for a in range(3, users + 1)}
+        follows |= {(QUIET, q) for q in (5, 6, 7)}
         await _insert(conn, Follow, [
             dict(follower_id=a, followee_id=b, status="accepted", created_at=NOW)
             for a, b in sorted(follows) if a != b])  # fmt: skip
-        await _insert(conn, Block, [
-            dict(blocker_id=READER, blocked_id=b, created_at=NOW) for b in (5, 6, 7)
-        ] + [dict(blocker_id=b, blocked_id=READER, created_at=NOW) for b in (8, 9)])
+        await _insert(
+            conn,
+            Block,
+            [dict(blocker_id=READER, blocked_id=b, created_at=NOW) for b in (5, 6, 7)]
+            + [dict(blocker_id=b, blocked_id=READER, created_at=NOW) for b in (8, 9)],
+        )
     await _load_items(db, _items(users, groups, items, rng))
     async with db.engine.connect() as conn:
         if db.dialect == "postgresql":
@@ -147,26 +154,42 @@ def _inv(command: str, button: bool = False) -> Invocation:
     )  # fmt: skip
 
 
-def _figures(times: list[float]) -> str:
+def _figures(times: list[float], cpu: list[float]) -> str:
+    """Wall time median, p99 and max, and this process's CPU time median: the machine is
+    shared, and the CPU figure is what other work on it changes least."""
     ms = sorted(t * 1000 for t in times)
     p99 = ms[min(len(ms) - 1, int(len(ms) * 0.99))]
-    return f"median {statistics.median(ms):.2f} ms, p99 {p99:.2f} ms, max {ms[-1]:.2f} ms"
+    return (
+        f"median {statistics.median(ms):.2f} ms, p99 {p99:.2f} ms, max {ms[-1]:.2f} ms "
+        f"(CPU median {statistics.median(cpu) * 1000:.2f} ms)"
+    )
 
 
 async def timed(deps: Deps, command: str, runs: int, button: bool = False) -> tuple[str, str]:
     for _ in range(WARMUP):
         reply = await execute(deps, _inv(command, button))
-    times = []
+    times, cpu = [], []
     for _ in range(runs):
-        started = time.perf_counter()
+        started, used = time.perf_counter(), time.process_time()
         reply = await execute(deps, _inv(command, button))
         times.append(time.perf_counter() - started)
+        cpu.append(time.process_time() - used)
     assert not reply.error, reply.plain()
-    return _figures(times), reply.plain()
+    return _figures(times, cpu), reply.plain()
 
 
-def _older(reply_text: str, deps: Deps, actions: list[str]) -> str:
-    return next(a for a in actions if a.startswith("feed|o")).split("|", 1)[1]
+async def core_only(db: Database, runs: int, work: Any) -> str:
+    """`work(session)` in its own unit of work, committed, as the command layer would."""
+    times, cpu = [], []
+    for i in range(WARMUP + runs):
+        started, used = time.perf_counter(), time.process_time()
+        async with db.session() as session:
+            await work(session)
+            await session.commit()
+        if i >= WARMUP:
+            times.append(time.perf_counter() - started)
+            cpu.append(time.process_time() - used)
+    return _figures(times, cpu)
 
 
 async def main() -> None:
@@ -183,9 +206,12 @@ async def main() -> None:
               f"{FOLLOWS} and is in {READER_GROUPS} groups of {GROUP_SIZE}; "
               f"built in {time.perf_counter() - t0:.1f} s")  # fmt: skip
         deps = Deps(db, FakeClock(NOW))
+        print(f"feed {name}: load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
         figures, shown = await timed(deps, "/feed", args.runs)
         items = shown.count("\n\n")
         print(f"feed {name}: /feed first page ({items} items): {figures} over {args.runs} runs")
+        figures = await core_only(db, args.runs, lambda s: feed_page(s, READER, None))
+        print(f"feed {name}: its query alone (feed_page): {figures}")
         cursor = ""
         for _ in range(DEEP - 1):  # press Older, page after page
             reply = await execute(deps, _inv(f"/feed {cursor}".strip(), button=True))
@@ -195,20 +221,20 @@ async def main() -> None:
         figures, shown = await timed(deps, f"/feed {cursor}", args.runs, button=True)
         print(f"feed {name}: /feed page {DEEP} ({shown.count(chr(10) * 2)} items, by its "
               f"cursor): {figures} over {args.runs} runs")  # fmt: skip
+        deep = parse_cursor(cursor)
+        figures = await core_only(db, args.runs, lambda s: feed_page(s, READER, None, deep))
+        print(f"feed {name}: its query alone (feed_page): {figures}")
+        figures = await core_only(db, max(10, args.runs // 10), lambda s: feed_page(s, QUIET, None))
+        print(f"feed {name}: an empty feed (following 3 who never post, in no group: the "
+              f"walk reads every item outside groups): {figures}")  # fmt: skip
         post_id = int(shown.split("· #", 1)[1].split()[0])
         figures, _ = await timed(deps, f"/react {post_id} fire", args.runs)
         print(f"feed {name}: /react {post_id} fire (toggled each run, whole command): {figures}")
-        times = []
         async with db.session() as session:
             reader = await session.get(User, READER)
         assert reader is not None
-        for _ in range(args.runs):
-            started = time.perf_counter()
-            async with db.session() as session:
-                await toggle(session, reader, post_id, "heart", NOW)
-                await session.commit()
-            times.append(time.perf_counter() - started)
-        print(f"feed {name}: toggle() alone, in its own transaction: {_figures(times)}")
+        figures = await core_only(db, args.runs, lambda s: toggle(s, reader, post_id, "heart", NOW))
+        print(f"feed {name}: toggle() alone, in its own transaction: {figures}")
 
 
 if __name__ == "__main__":

@@ -524,9 +524,11 @@ class Post(Base):
 
     __tablename__ = "posts"
     __table_args__ = (
-        # The feed reads newest first by author, and by group, with a keyset on (created, id).
+        # The feed walks items newest first with a keyset on (created, id): per group, and
+        # for items outside groups (group_id null) checking the author from the index alone.
+        # An author's own items, newest first: merge, deletion, profiles.
         Index("ix_posts_author_feed", "author_id", "group_id", "created_at", "id"),
-        Index("ix_posts_group_feed", "group_id", "created_at", "id"),
+        Index("ix_posts_group_feed", "group_id", "created_at", "id", "author_id"),
         Index(
             "uq_posts_activity_day",
             "author_id",

@@ -53,7 +53,9 @@ def upgrade() -> None:
         sqlite_autoincrement=True,
     )
     op.create_index("ix_posts_author_feed", "posts", ["author_id", "group_id", "created_at", "id"])
-    op.create_index("ix_posts_group_feed", "posts", ["group_id", "created_at", "id"])
+    op.create_index(
+        "ix_posts_group_feed", "posts", ["group_id", "created_at", "id", "author_id"]
+    )
     op.create_index(
         "uq_posts_activity_day",
         "posts",
