@@ -7,8 +7,9 @@ members whose profile is public. Blocked people see nothing of each other.
 
 Paging is a keyset on (created_at, id), carried by the buttons as a cursor: an item published
 while someone pages sits before their first page and cannot shift what comes next, so
-nothing repeats and nothing is skipped. One statement a page: each source is a short ordered
-index range, their union ordered once, with the authors joined.
+nothing repeats and nothing is skipped. Two statements a page: the reader's own items (people
+followed, group mates), then the groups' posts with those ids, ordered once, the authors
+joined; a third only when the reader's people are few (see _own_items).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from datetime import UTC, datetime
 from functools import partial
 from typing import Any, Literal
 
-from sqlalchemy import Select, and_, bindparam, exists, or_, select, union, union_all
+from sqlalchemy import Select, and_, bindparam, exists, func, or_, select, union, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.errors import InvalidInput
@@ -27,6 +28,7 @@ from core.storage.db import prepared
 from core.storage.models import Block, Follow, Membership, Post, User
 
 PAGE = 10
+WINDOW = 2000  # items outside groups one walk reads at most (see _own_items)
 Direction = Literal["older", "newer"]
 _CURSOR = re.compile(r"^([on])([0-9a-f]{1,14})\.([0-9a-f]{1,14})$")
 
@@ -85,35 +87,77 @@ def _followed(viewer: Any) -> Any:
     )
 
 
+def _order(newer: bool, created: Any, id_: Any) -> tuple[Any, Any]:
+    return (created.asc(), id_.asc()) if newer else (created.desc(), id_.desc())
+
+
+def _authors(viewer: Any) -> tuple[Any, Any]:
+    """Whose items outside groups the reader sees: theirs, the people they follow (`mine`),
+    and their groups' members (`everyone`), of whom only public profiles count."""
+    groups = select(Membership.group_id).where(Membership.user_id == viewer)
+    mates = select(Membership.user_id).where(Membership.group_id.in_(groups))
+    return (
+        union_all(_followed(viewer), select(viewer)),
+        union_all(_followed(viewer), select(viewer), mates),
+    )
+
+
+def _own_items(direction: Direction | None, walk: bool, dialect: str) -> Any:
+    """The reader's next PAGE + 1 items posted outside groups, as (id, created).
+
+    `walk`: one newest-first walk of at most WINDOW items outside groups past the cursor, each
+        checked against the reader's people (the index carries the author; a mate's profile is
+    read by its key only for the items that reach that check). At 100,000 users those people
+    are a few percent of everyone, so ten are found within a few hundred entries. When the
+    walk does not fill the page (the reader's people are few or quiet, or the feed ends), the
+    other form answers exactly: their items author by author (the author index; group_id is
+    wrapped so that the time-ordered index is not chosen), bounded by what they posted."""
+    viewer = bindparam("viewer", type_=Post.author_id.type)
+    mine, everyone = _authors(viewer)
+    after = _after(direction)
+    newer = direction == "newer"
+    if walk:
+        window = select(Post.id, Post.created_at, Post.author_id).where(Post.group_id.is_(None))
+        if after is not None:
+            window = window.where(after)
+        window = window.order_by(*_order(newer, Post.created_at, Post.id)).limit(WINDOW)
+        counted = window.subquery()
+        public = exists().where(User.id == counted.c.author_id, User.profile_public.is_(True))
+        return (
+            select(counted.c.id, counted.c.created_at)
+            .where(
+                counted.c.author_id.in_(everyone),
+                or_(counted.c.author_id.in_(mine), public),
+                counted.c.author_id.not_in(_hidden(viewer)),
+            )
+            .order_by(*_order(newer, counted.c.created_at, counted.c.id))
+            .limit(PAGE + 1)
+        )
+    public = exists().where(User.id == Post.author_id, User.profile_public.is_(True))
+    query = select(Post.id, Post.created_at).where(
+        func.coalesce(Post.group_id, 0) == 0,
+        Post.author_id.in_(everyone),
+        or_(Post.author_id.in_(mine), public),
+        Post.author_id.not_in(_hidden(viewer)),
+    )
+    if after is not None:
+        query = query.where(after)
+    return query.order_by(*_order(newer, Post.created_at, Post.id)).limit(PAGE + 1)
+
+
 def _sources(in_group: bool) -> list[Select[Any]]:
-    """Each source of the feed as a query on posts (and, for privacy, their authors)."""
+    """The other sources of a page: the reader's groups' posts; or, in a group, its posts and
+    its members' items (public profiles only: the whole group reads it)."""
     viewer = bindparam("viewer", type_=Post.author_id.type)
     hidden = _hidden(viewer)
     base = select(Post.id, Post.created_at)
     if not in_group:
         groups = select(Membership.group_id).where(Membership.user_id == viewer)
-        mates = select(Membership.user_id).where(Membership.group_id.in_(groups))
-        mine = union_all(_followed(viewer), select(viewer))
-        # Whose own items I see: mine, the people I follow, my groups' public members. One
-        # newest-first walk of the items posted outside groups, each checked against that
-        # set (the index carries the author): at 100,000 users the reader's people are a
-        # few percent of everyone, so ten of theirs are found within a few hundred entries.
-        # A mate's profile is read by its key only for the items that reach that check.
-        public = exists().where(User.id == Post.author_id, User.profile_public.is_(True))
-        return [
-            base.where(
-                Post.group_id.is_(None),
-                Post.author_id.in_(union_all(_followed(viewer), select(viewer), mates)),
-                or_(Post.author_id.in_(mine), public),
-                Post.author_id.not_in(hidden),
-            ),
-            base.where(Post.group_id.in_(groups), Post.author_id.not_in(hidden)),
-        ]
+        return [base.where(Post.group_id.in_(groups), Post.author_id.not_in(hidden))]
     group = bindparam("group", type_=Post.id.type)
     members = select(Membership.user_id).where(Membership.group_id == group)
     return [
         base.where(Post.group_id == group, Post.author_id.not_in(hidden)),
-        # Shown to the whole group: only public profiles' items, whoever asks.
         base.join(User, User.id == Post.author_id).where(
             Post.author_id.in_(members),
             Post.group_id.is_(None),
@@ -136,33 +180,26 @@ def _after(direction: Direction | None) -> Any:
 
 
 def _page(in_group: bool, direction: Direction | None, dialect: str) -> Any:
-    """The one statement of a feed page: each source's next PAGE + 1 in order, their union
-    ordered once, with the posts and authors joined."""
+    """A page: each source's next PAGE + 1 in order (and, outside a group, the reader's own
+    items found before, as ids), their union ordered once, with the posts and authors."""
     newer = direction == "newer"
     after = _after(direction)
     parts = []
     for source in _sources(in_group):
         if after is not None:
             source = source.where(after)
-        order = (
-            (Post.created_at.asc(), Post.id.asc())
-            if newer
-            else (Post.created_at.desc(), Post.id.desc())
-        )
-        sub = source.order_by(*order).limit(PAGE + 1).subquery()
+        sub = source.order_by(*_order(newer, Post.created_at, Post.id)).limit(PAGE + 1).subquery()
         parts.append(select(sub.c.id, sub.c.created_at))
+    if not in_group:
+        own = bindparam("own", expanding=True, type_=Post.id.type)
+        parts.append(select(Post.id, Post.created_at).where(Post.id.in_(own)))
     ids = union(*parts).subquery()
-    order = (
-        (ids.c.created_at.asc(), ids.c.id.asc())
-        if newer
-        else (ids.c.created_at.desc(), ids.c.id.desc())
-    )
     return (
         select(Post, User)
         .join(ids, ids.c.id == Post.id)
         .join(User, User.id == Post.author_id)
         .where(User.deleted_at.is_(None))
-        .order_by(*order)
+        .order_by(*_order(newer, ids.c.created_at, ids.c.id))
         .limit(PAGE + 1)
     )
 
@@ -173,6 +210,22 @@ _PAGES = {
     for in_group in (False, True)
     for direction in (None, "older", "newer")
 }
+_OWN = {
+    (direction, walk): partial(_own_items, direction, walk)
+    for direction in (None, "older", "newer")
+    for walk in (True, False)
+}
+
+
+async def _own_ids(
+    session: AsyncSession, values: dict[str, Any], direction: Direction | None
+) -> list[int]:
+    """The reader's own next items (outside groups): the walk, or author by author when the
+    walk did not fill the page."""
+    found = (await session.execute(prepared(session, _OWN[(direction, True)]), values)).all()
+    if len(found) <= PAGE:  # the window ran out first, or the feed does: ask exactly
+        found = (await session.execute(prepared(session, _OWN[(direction, False)]), values)).all()
+    return [row.id for row in found]
 
 
 async def feed_page(
@@ -185,6 +238,8 @@ async def feed_page(
         values["group"] = group_id
     if cursor is not None:
         values |= {"created": cursor.created, "id": cursor.id}
+    if group_id is None:
+        values["own"] = await _own_ids(session, values, cursor.direction if cursor else None)
     rows = list((await session.execute(prepared(session, build), values)).all())
     more = len(rows) > PAGE
     items = [Item(p, u) for p, u in rows[:PAGE]]
