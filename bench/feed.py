@@ -225,8 +225,8 @@ async def main() -> None:
         figures = await core_only(db, args.runs, lambda s: feed_page(s, READER, None, deep))
         print(f"feed {name}: its query alone (feed_page): {figures}")
         figures = await core_only(db, max(10, args.runs // 10), lambda s: feed_page(s, QUIET, None))
-        print(f"feed {name}: an empty feed (following 3 who never post, in no group: the "
-              f"walk reads every item outside groups): {figures}")  # fmt: skip
+        print(f"feed {name}: an empty feed (following 3 who never post, in no group; "
+              f"the walk, then author by author): {figures}")  # fmt: skip
         post_id = int(shown.split("· #", 1)[1].split()[0])
         figures, _ = await timed(deps, f"/react {post_id} fire", args.runs)
         print(f"feed {name}: /react {post_id} fire (toggled each run, whole command): {figures}")
