@@ -524,11 +524,20 @@ class Post(Base):
 
     __tablename__ = "posts"
     __table_args__ = (
-        # The feed walks items newest first with a keyset on (created, id): per group, and
-        # for items outside groups (group_id null) checking the author from the index alone.
-        # An author's own items, newest first: merge, deletion, profiles.
-        Index("ix_posts_author_feed", "author_id", "group_id", "created_at", "id"),
+        # The feed reads newest first with a keyset on (created, id): a group's posts; the
+        # items outside groups in one walk that checks the author from the index alone (a
+        # partial index: PostgreSQL orders by the columns after an IS NULL only this way);
+        # an author's items, author by author.
         Index("ix_posts_group_feed", "group_id", "created_at", "id", "author_id"),
+        Index(
+            "ix_posts_outside_groups",
+            "created_at",
+            "id",
+            "author_id",
+            sqlite_where=text("group_id IS NULL"),
+            postgresql_where=text("group_id IS NULL"),
+        ),
+        Index("ix_posts_author_feed", "author_id", "group_id", "created_at", "id"),
         Index(
             "uq_posts_activity_day",
             "author_id",

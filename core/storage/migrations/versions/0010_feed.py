@@ -57,6 +57,13 @@ def upgrade() -> None:
         "ix_posts_group_feed", "posts", ["group_id", "created_at", "id", "author_id"]
     )
     op.create_index(
+        "ix_posts_outside_groups",
+        "posts",
+        ["created_at", "id", "author_id"],
+        sqlite_where=sa.text("group_id IS NULL"),
+        postgresql_where=sa.text("group_id IS NULL"),
+    )
+    op.create_index(
         "uq_posts_activity_day",
         "posts",
         ["author_id", "day"],
