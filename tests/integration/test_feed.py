@@ -6,6 +6,7 @@ stored."""
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 from datetime import timedelta
 
@@ -169,14 +170,21 @@ async def test_privacy_blocks_groups_and_deleted_users(four: Say, db: Database) 
     assert "Bob here" not in (await ok(say, "/feed", "ann")).plain()
     assert "There is no post" in await refused(say, f"/react {bob} like", "ann")
 
-    # A deleted user's items disappear, and their reactions leave the counts.
+    # /export carries what Dan wrote and how he reacted.
     await ok(say, f"/react {ann_own} heart", "dan")
     await ok(say, f"/comment {ann_own} nice", "dan")
+    await ok(say, "/post Dan's day", "dan")
+    exported = await ok(say, "/export", "dan")
+    data = json.loads(exported.files[0].data)
+    assert [p["text"] for p in data["posts"]] == ["Dan's day"]
+    assert data["comments"][0]["text"] == "nice" and data["reactions"][0]["emoji"] == "heart"
+    # A deleted user's items disappear, and their reactions leave the counts.
     await say.confirmed("/deleteme", user="dan")
     async with db.session() as session:
         post = await session.get(Post, ann_own)
         assert post is not None and (post.hearts, post.comments) == (0, 0)
         assert await session.scalar(select(func.count()).select_from(Comment)) == 0
+        assert "Dan's day" not in [p.text for p in await session.scalars(select(Post))]
 
 
 async def test_bad_input_is_refused_clearly(four: Say, db: Database) -> None:
