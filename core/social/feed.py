@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from functools import partial
 from typing import Any, Literal
 
-from sqlalchemy import Select, and_, bindparam, exists, func, or_, select, union, union_all
+from sqlalchemy import Select, and_, bindparam, func, or_, select, union, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.errors import InvalidInput
@@ -107,7 +107,7 @@ def _own_items(direction: Direction | None, walk: bool, dialect: str) -> Any:
 
     `walk`: one newest-first walk of at most WINDOW items outside groups past the cursor, each
         checked against the reader's people (the index carries the author; a mate's profile is
-    read by its key only for the items that reach that check). At 100,000 users those people
+    read by its key for the items that pass that check). At 100,000 users those people
     are a few percent of everyone, so ten are found within a few hundred entries. When the
     walk does not fill the page (the reader's people are few or quiet, or the feed ends), the
     other form answers exactly: their items author by author (the author index; group_id is
@@ -122,23 +122,26 @@ def _own_items(direction: Direction | None, walk: bool, dialect: str) -> Any:
             window = window.where(after)
         window = window.order_by(*_order(newer, Post.created_at, Post.id)).limit(WINDOW)
         counted = window.subquery()
-        public = exists().where(User.id == counted.c.author_id, User.profile_public.is_(True))
         return (
             select(counted.c.id, counted.c.created_at)
+            .join(User, User.id == counted.c.author_id)
             .where(
                 counted.c.author_id.in_(everyone),
-                or_(counted.c.author_id.in_(mine), public),
+                or_(counted.c.author_id.in_(mine), User.profile_public.is_(True)),
                 counted.c.author_id.not_in(_hidden(viewer)),
             )
             .order_by(*_order(newer, counted.c.created_at, counted.c.id))
             .limit(PAGE + 1)
         )
-    public = exists().where(User.id == Post.author_id, User.profile_public.is_(True))
-    query = select(Post.id, Post.created_at).where(
-        func.coalesce(Post.group_id, 0) == 0,
-        Post.author_id.in_(everyone),
-        or_(Post.author_id.in_(mine), public),
-        Post.author_id.not_in(_hidden(viewer)),
+    query = (
+        select(Post.id, Post.created_at)
+        .join(User, User.id == Post.author_id)
+        .where(
+            func.coalesce(Post.group_id, 0) == 0,
+            Post.author_id.in_(everyone),
+            or_(Post.author_id.in_(mine), User.profile_public.is_(True)),
+            Post.author_id.not_in(_hidden(viewer)),
+        )
     )
     if after is not None:
         query = query.where(after)
