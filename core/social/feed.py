@@ -106,9 +106,9 @@ def _own_items(direction: Direction | None, walk: bool, dialect: str) -> Any:
     """The reader's next PAGE + 1 items posted outside groups, as (id, created).
 
     `walk`: one newest-first walk of at most WINDOW items outside groups past the cursor, each
-        checked against the reader's people (the index carries the author; a mate's profile is
-    read by its key for the items that pass that check). At 100,000 users those people
-    are a few percent of everyone, so ten are found within a few hundred entries. When the
+    checked against the reader's people (the index carries the author; a mate's profile is
+    read by its key for the items that pass that check). At 100,000 users those people are
+    a few percent of everyone, so ten are found within a few hundred entries. When the
     walk does not fill the page (the reader's people are few or quiet, or the feed ends), the
     other form answers exactly: their items author by author (the author index; group_id is
     wrapped so that the time-ordered index is not chosen), bounded by what they posted."""

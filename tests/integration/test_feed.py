@@ -265,3 +265,28 @@ async def test_merge_keeps_posts_and_counts_reactions_once(
         assert post is not None and post.fires == reactions == 1  # the person's one 🔥
         assert await session.scalar(select(func.count()).select_from(Post)) == 2
     assert "from bob2" in (await ok(say, "/feed", "ann")).plain()  # Ann follows the person
+
+
+async def test_alerts_muted_and_hourly(four: Say, db: Database, clock: FakeClock) -> None:
+    say = four
+    pid = await post_id(await ok(say, "/post quiet please", "bob"))
+    await ok(say, "/settings feed_alerts=off", "bob")
+    await ok(say, f"/react {pid} party", "ann")
+    ann = await post_id(await ok(say, "/post tell me", "ann"))
+    await ok(say, f"/react {ann} party", "ann")  # her own reaction is no news
+    await ok(say, f"/react {ann} party", "bob")
+    await ok(say, f"/react {ann} party", "bob")  # taken back before the hour was out
+    async with db.session() as session:
+        assert not list(await session.scalars(select(Outbox).where(Outbox.kind == "feed_news")))
+    await ok(say, f"/react {ann} heart", "cat")
+    clock.advance(timedelta(hours=1))
+    await ok(say, f"/comment {ann} an hour later", "dan")
+    async with db.session() as session:
+        rows = list(
+            await session.scalars(
+                select(Outbox).where(Outbox.kind == "feed_news").order_by(Outbox.id)
+            )
+        )
+    assert len(rows) == 2 and rows[1].not_before - rows[0].not_before == timedelta(hours=1)
+    assert "1 person reacted ❤️" in render(rows[0].kind, rows[0].data).plain()
+    assert "@dan commented" in render(rows[1].kind, rows[1].data).plain()
