@@ -115,3 +115,25 @@ def _follow_accepted(data: dict[str, Any]) -> Reply:
     return Reply.text(
         "✅ ", bold(handle), " accepted your request: you follow them now."
     ).button_row(Button("👤 Profile", Action("profile", handle)))
+
+
+# ---------------------------------------------------------------- feed
+
+
+@renders("feed_news")
+def _feed_news(data: dict[str, Any]) -> Reply:
+    """Reactions and comments on one post in the last hour (core/social/feed_alerts.py)."""
+    from core.social.reactions import EMOJI  # plain data: the set and its emoji
+
+    reply = Reply(private=True)
+    said = []
+    for code, count in (data.get("reactions") or {}).items():
+        if code in EMOJI and count:
+            who = "1 person" if count == 1 else f"{count} people"
+            said.append(f"{who} reacted {EMOJI[code][0]}")
+    names, comments = data.get("commenters") or [], int(data.get("comments") or 0)
+    if comments:
+        more = f" ({comments} comments)" if comments > 1 else ""
+        said.append(f"{_handles(names, len(names))} commented{more}")
+    reply.add("📰 On your post ", bold(f"“{data.get('excerpt', '')}”"), ": ", ", ".join(said), ".")
+    return reply.button_row(Button("👀 Show", Action("post", str(data["post_id"]))))

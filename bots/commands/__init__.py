@@ -3,6 +3,7 @@
 from bots.commands import (  # noqa: F401
     basics,
     challenges,
+    feed,
     habits,
     identity,
     people,

@@ -157,6 +157,10 @@ async def timezone(ctx: Ctx, args: dict[str, Any]) -> Reply:
         keyword=True,
         choices=("public", "private"),
     ),
+    Arg("activity", "feed items made from your milestones", "choice", keyword=True,
+        choices=("on", "off")),
+    Arg("feed_alerts", "hourly news of reactions and comments on your posts", "choice",
+        keyword=True, choices=("on", "off")),
     examples=("/settings quiet=22:00-07:00 nudges=off", "/settings profile=private"),
     private=True,
     personal=True,
@@ -173,6 +177,9 @@ async def settings(ctx: Ctx, args: dict[str, Any]) -> Reply:
         user.nudges = args["nudges"] == "on"
         if not user.nudges:
             user.next_nudge_at = None
+    for key in ("activity", "feed_alerts"):
+        if key in args:
+            setattr(user, key, args[key] == "on")
     accepted = 0
     if "profile" in args:
         user.profile_public = args["profile"] == "public"
@@ -183,6 +190,8 @@ async def settings(ctx: Ctx, args: dict[str, Any]) -> Reply:
     reply.bullet("nudges: ", bold("on" if user.nudges else "off"))
     reply.bullet("quiet: ", bold(quiet_text(user)))
     reply.bullet("profile: ", bold("public" if user.profile_public else "private"))
+    reply.bullet("activity: ", bold("on" if user.activity else "off"))
+    reply.bullet("feed_alerts: ", bold("on" if user.feed_alerts else "off"))
     if "profile" in args and not user.profile_public:
         reply.add("Only people you approve see your profile now; your followers stay.")
     if accepted:

@@ -160,11 +160,16 @@ async def on_answer(interaction: discord.Interaction[Any], data: str, text: str)
 
     async def run() -> Reply:
         button = await pressed(deps, data)
-        command = REGISTRY.get(button.text.lstrip("/")) if button is not None else None
+        words = button.text.lstrip("/").split() if button is not None else []
+        command, used = REGISTRY.resolve(words)
         if button is None or command is None:
             return Reply.text(EXPIRED, error=True)
-        slot = next((a.name for a in command.args if a.required), "text")
-        inv = invocation(interaction, command=command.name, values={slot: text}, button=button)
+        # The button's own values (the post a Comment button is for) fill the first slots.
+        slots = [a.name for a in command.args if not a.keyword and a.kind != "flag"]
+        values = dict(zip(slots, words[used:], strict=False))
+        slot = next((a.name for a in command.args if a.required and a.name not in values), "text")
+        values[slot] = text
+        inv = invocation(interaction, command=command.name, values=values, button=button)
         return await execute(deps, inv, answer=record)
 
     await answer(interaction, run(), record)

@@ -16,6 +16,7 @@ from core.challenges.standings import BoardDay, roll_over
 from core.outbox import enqueue
 from core.rewards.ledger import COINS_CHALLENGE_FINISHED, COINS_CHALLENGE_WON, pay
 from core.rewards.service import award_badges
+from core.social.activity import challenge_event
 from core.storage.models import Challenge, ChallengeHabit, Group, Habit, Outbox, Participant
 from core.users.accounts import private_addresses
 
@@ -103,6 +104,9 @@ async def finalize(
                 session, user_id, "coin", coins, code, f"{code}:{challenge.id}:{user_id}", now
             )
             new = await award_badges(session, user_id, [code], now)
+            await challenge_event(
+                session, user_id, code[10:], challenge.title, challenge.is_private, now
+            )
             before = earned.get(user_id, (0, []))
             earned[user_id] = (before[0] + paid, before[1] + new)
     if board.rows:

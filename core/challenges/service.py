@@ -16,6 +16,7 @@ from core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from core.habits.names import clean_name, name_key
 from core.habits.schedule import DAILY, Schedule
 from core.habits.service import add_habit, list_habits
+from core.social.activity import challenge_event
 from core.storage.db import insert_ignore
 from core.storage.models import Challenge, ChallengeHabit, Group, Participant, User
 
@@ -241,6 +242,7 @@ async def join_challenge(
     counted = await refresh_standings(session, user.id)  # check-ins of today already count
     for habit in await list_habits(session, user.id):
         habit.in_challenge = habit.name_key in counted
+    await challenge_event(session, user.id, "joined", challenge.title, challenge.is_private, now)
     return challenge, added
 
 

@@ -29,6 +29,7 @@ from core.habits.streaks import Streak, completion_rate, streak
 from core.habits.strength import strength
 from core.rewards.ledger import COINS_PER_CHECKIN, COINS_TARGET_BONUS, pay, reverse
 from core.rewards.service import award_streak_badges, claimed_on
+from core.social.activity import streak_milestones
 from core.storage.db import insert_ignore, insert_ignore_into, params, prepared
 from core.storage.models import CheckIn, FrozenDay, Habit, User
 
@@ -258,6 +259,7 @@ async def check_in(
     dates, frozen = history or await _history(session, user.id, habit.id, since)
     current = streak(schedule_of(habit), dates, day, max(habit.start_date, since), frozen)
     badges = await award_streak_badges(session, user.id, current.current, now)
+    await streak_milestones(session, user.id, habit.name if habit.public else None, badges, now)
     return CheckInResult(habit, True, total, coins, target_met, current, badges)
 
 

@@ -97,6 +97,9 @@ class User(Base):
     # Set by /deleteme: the row stays (as "deleted user") so challenges it owns and what others
     # did with it keep pointing somewhere; everything personal is gone.
     deleted_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    # /settings activity=off: no automatic feed items; feed_alerts=off: no reaction news.
+    activity: Mapped[bool] = mapped_column(Boolean, default=True, server_default="1")
+    feed_alerts: Mapped[bool] = mapped_column(Boolean, default=True, server_default="1")
 
     accounts: Mapped[list[Account]] = relationship(back_populates="user", lazy="raise")
 
@@ -533,3 +536,84 @@ class WebToken(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
     used_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class Post(Base):
+    """A feed item: a post someone wrote, or the day's activity item the bot made for them
+    (kind "activity": one per person and local day, later events of the day fold into `data`).
+    `group_id` set: posted in that group, shown in its feed only. Reaction and comment counts
+    are kept here, in the transaction that changes them, so a feed page reads no other rows."""
+
+    __tablename__ = "posts"
+    __table_args__ = (
+        # The feed reads newest first with a keyset on (created, id): a group's posts; the
+        # items outside groups in one walk that checks the author from the index alone (a
+        # partial index: PostgreSQL orders by the columns after an IS NULL only this way);
+        # an author's items, author by author.
+        Index("ix_posts_group_feed", "group_id", "created_at", "id", "author_id"),
+        Index(
+            "ix_posts_outside_groups",
+            "created_at",
+            "id",
+            "author_id",
+            sqlite_where=text("group_id IS NULL"),
+            postgresql_where=text("group_id IS NULL"),
+        ),
+        Index("ix_posts_author_feed", "author_id", "group_id", "created_at", "id"),
+        Index(
+            "uq_posts_activity_day",
+            "author_id",
+            "day",
+            unique=True,
+            sqlite_where=text("kind = 'activity'"),
+            postgresql_where=text("kind = 'activity'"),
+        ),
+        NO_REUSE,
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    group_id: Mapped[int | None] = mapped_column(ForeignKey("groups.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(10), default="post")  # post | activity
+    text: Mapped[str | None] = mapped_column(String(1000))
+    data: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # activity: {"events": [...]}
+    day: Mapped[date | None] = mapped_column(Date)  # activity: the author's local date
+    likes: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    fires: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    muscles: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    parties: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    hearts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    comments: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class Reaction(Base):
+    """One emoji of one person on one post: the key makes a second tap (or two racing) a
+    toggle, never two rows."""
+
+    __tablename__ = "reactions"
+    __table_args__ = (Index("ix_reactions_user_id", "user_id"),)
+
+    post_id: Mapped[int] = mapped_column(
+        ForeignKey("posts.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    emoji: Mapped[str] = mapped_column(String(8), primary_key=True)  # a code: like, fire ...
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class Comment(Base):
+    __tablename__ = "comments"
+    __table_args__ = (
+        Index("ix_comments_post_id", "post_id", "created_at", "id"),
+        Index("ix_comments_author_id", "author_id"),
+        NO_REUSE,
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    post_id: Mapped[int] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"))
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    text: Mapped[str] = mapped_column(String(1000))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())

@@ -17,6 +17,7 @@ from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.habits.service import forget_loaded
+from core.social.feed_steps import delete_feed
 from core.storage.models import (
     Account,
     Badge,
@@ -163,6 +164,10 @@ async def _reports(session: AsyncSession, d: Deletion) -> None:
     await session.execute(delete(Report).where(Report.reporter_id == d.user.id))
 
 
+async def _feed(session: AsyncSession, d: Deletion) -> None:
+    await delete_feed(session, d.user.id)
+
+
 # One step per table, like the merge's (core/users/merge.py).
 STEPS: list[Step] = [
     _participations,
@@ -174,6 +179,7 @@ STEPS: list[Step] = [
     _follows,
     _blocks,
     _reports,
+    _feed,
     _profile,
 ]
 

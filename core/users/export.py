@@ -18,12 +18,15 @@ from core.storage.models import (
     Badge,
     Challenge,
     CheckIn,
+    Comment,
     FrozenDay,
     Group,
     Habit,
     LedgerEntry,
     Membership,
     Participant,
+    Post,
+    Reaction,
     ReleasedHandle,
     User,
 )
@@ -82,6 +85,13 @@ async def export_user(session: AsyncSession, user: User, now: datetime) -> Expor
         select(ReleasedHandle.handle, ReleasedHandle.until).where(ReleasedHandle.user_id == uid)
     )
     money = await balances(session, uid)
+    posts = await session.scalars(select(Post).where(Post.author_id == uid).order_by(Post.id))
+    comments = await session.scalars(
+        select(Comment).where(Comment.author_id == uid).order_by(Comment.id)
+    )
+    reactions = await session.execute(
+        select(Reaction.post_id, Reaction.emoji, Reaction.created_at).where(Reaction.user_id == uid)
+    )
     data = {
         "exported_at": now.isoformat(),
         "user": _row(
@@ -120,6 +130,11 @@ async def export_user(session: AsyncSession, user: User, now: datetime) -> Expor
         ],
         "challenges_created": list(owned),
         "handles_kept_for_you": [{"handle": h, "until": _plain(u)} for h, u in kept],
+        "posts": [_row(p, "id", "kind", "text", "data", "created_at") for p in posts],
+        "comments": [_row(c, "id", "post_id", "text", "created_at") for c in comments],
+        "reactions": [
+            {"post_id": p, "emoji": e, "created_at": _plain(t)} for p, e, t in reactions
+        ],
     }
     out = io.StringIO()
     writer = csv.writer(out)

@@ -18,6 +18,7 @@ from sqlalchemy.orm import aliased
 
 from core.challenges.standings import refresh as refresh_standings
 from core.habits.service import forget_loaded, refresh_reminder
+from core.social.feed_steps import merge_feed
 from core.storage.db import dialect_of, insert_ignore_into
 from core.storage.models import (
     Account,
@@ -334,6 +335,10 @@ async def _standings(session: AsyncSession, m: Merge) -> None:
     )
 
 
+async def _feed(session: AsyncSession, m: Merge) -> None:
+    await merge_feed(session, m.keep.id, m.gone.id)
+
+
 STEPS: list[Step] = [
     _accounts,
     _habits,
@@ -349,6 +354,7 @@ STEPS: list[Step] = [
     _follows,
     _blocks,
     _reports,
+    _feed,
     _standings,
     _web_tokens,
     _merged,

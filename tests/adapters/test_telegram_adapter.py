@@ -634,6 +634,13 @@ PRIVATE_SESSION = [
     "/unverify @ann",
     "/reports",
     "/reports close 1",
+    "/post Day 1 of reading",
+    "/feed",
+    "/react 1 fire",
+    "/comment 1 Keep going",
+    "/post 1",
+    "/uncomment c1",
+    "/unpost 1",
 ]
 GROUP_SESSION = [  # (who, text): the admin sets the group up, a member takes part
     ("boss", "/start"),
@@ -705,6 +712,13 @@ GROUP_SESSION = [  # (who, text): the admin sets the group up, a member takes pa
     ("ann", "/unverify @boss"),
     ("ann", "/reports"),
     ("ann", "/reports close 1"),
+    ("ann", "/post Run at 7"),
+    ("boss", "/feed"),
+    ("boss", "/react 1 fire"),
+    ("ann", "/comment 1 See you"),
+    ("ann", "/post 1"),
+    ("ann", "/uncomment c1"),
+    ("boss", "/unpost 1"),
 ]
 
 
