@@ -115,6 +115,9 @@ class Reply:
     # tells the user how to fix it on its platform (bots/commands/format.py: unreachable).
     reach: Literal["check", "missing"] | None = None
     card: Card | None = None
+    # On a chat platform, replying to this message runs this action with the reply's text
+    # (Telegram: a relayed DM continues its conversation). Others ignore it.
+    answer_to: Action | None = None
 
     @classmethod
     def text(cls, *parts: str | Span, error: bool = False) -> Reply:
@@ -198,6 +201,8 @@ class Reply:
             data["card"] = [self.card.colour, self.card.title, self.card.fields]
         if self.ack is not None:
             data["ack"] = self.ack
+        if self.answer_to is not None:
+            data["answer_to"] = self.answer_to.encode()
         return data
 
     @classmethod
@@ -223,6 +228,7 @@ class Reply:
             if "card" in data
             else None,
             ack=data.get("ack"),
+            answer_to=Action.decode(data["answer_to"]) if "answer_to" in data else None,
         )
 
 

@@ -20,6 +20,7 @@ from core.storage import sqlite as embedded
 from core.storage.db import Database
 from core.storage.migrate import revision, upgrade
 from core.storage.sqlite import is_busy
+from habitbot.keys import check_keys, start_cipher
 from habitbot.redact import hide_in_logs
 from habitbot.settings import Settings
 from scheduler.limits import Limiter, SharedBudget, budget_id, limits_for
@@ -78,6 +79,7 @@ async def db_command(settings: Settings, command: str, message: str) -> None:
 async def console(settings: Settings) -> None:
     logging.getLogger().setLevel(max(logging.WARNING, logging.getLogger().level))
     db = await open_database(settings)
+    await check_keys(db, start_cipher(settings))
     clock_file = settings.data_dir / CLOCK_FILE
     clock = FakeClock(restore_clock(clock_file, SystemClock().now()))
     planner = settings.planner()
@@ -94,6 +96,7 @@ async def console(settings: Settings) -> None:
 
     # :time runs the ticks for the time passed; queued messages print as "[to <name>]".
     delivery = ConsoleScheduler(repl, db, clock)
+    deps.doorbell.listen(delivery.dispatcher.wake)  # a /dm prints for its reader at once
     background = asyncio.create_task(delivery.background())
     try:
         await repl.run()
@@ -114,6 +117,7 @@ async def run(settings: Settings) -> None:
     for secret_setting in settings.secrets():
         hide_in_logs(secret_setting)
     db = await open_database(settings)
+    await check_keys(db, start_cipher(settings, say=False))
     planner = settings.planner()
     deps = Deps(
         db,
@@ -167,7 +171,7 @@ async def run(settings: Settings) -> None:
     # Ticks (reminders, nudges, challenges, digests) and one outbox dispatcher per platform.
     services["scheduler"] = serve_scheduler(
         db, deps.clock, notifiers.values(), tick_seconds=settings.tick_seconds,
-        limiters=limiters,
+        limiters=limiters, doorbell=deps.doorbell,
     )
     settle()
     try:

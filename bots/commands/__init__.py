@@ -1,6 +1,15 @@
 """The command layer: importing it registers every command."""
 
-from bots.commands import basics, challenges, habits, identity, people, plans, rewards  # noqa: F401
+from bots.commands import (  # noqa: F401
+    basics,
+    challenges,
+    habits,
+    identity,
+    messages,
+    people,
+    plans,
+    rewards,
+)
 from bots.commands.context import Chat, Deps, Invocation
 from bots.commands.executor import AlreadyAnswered, Answer, execute
 from bots.commands.registry import REGISTRY

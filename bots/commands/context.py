@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.clock import Clock, local_date
+from core.outbox import Doorbell
 from core.planning.planner import ChatModel
 from core.storage.db import Database
 from core.storage.models import Account, Group, User
@@ -65,6 +66,8 @@ class Deps:
     # The bot's operators as "platform:id" (OPERATORS): they alone verify people and read
     # reports. Decided here from the settings, for every adapter alike.
     operators: frozenset[str] = frozenset()
+    # Rung after a command queued a message that should go out at once (a relayed DM).
+    doorbell: Doorbell = field(default_factory=Doorbell)
 
     def is_operator(self, inv: Invocation) -> bool:
         return f"{inv.platform}:{inv.user_id}" in self.operators
@@ -86,6 +89,7 @@ class Ctx:
     # What the command's `prepare` step worked out before the unit of work began (an answer
     # from the AI planner, which must not hold the database's write lock while it thinks).
     prepared: Any = None
+    queued: bool = False  # it queued a message to send now: ring the doorbell after commit
 
     @property
     def today(self) -> date:
