@@ -46,7 +46,7 @@ def _typed(ctx: Ctx, pattern: re.Pattern[str]) -> str | None:
 
 def _number(text: str, what: str = "conversation") -> int:
     bare = text.strip().lstrip("#")
-    if not bare.isdigit() or len(bare) > 18:
+    if not (bare.isascii() and bare.isdigit()) or len(bare) > 18:
         raise NotFound(f"There is no {what} #{bare[:20]}.")
     return int(bare)
 
