@@ -129,27 +129,34 @@ def _member(conversation_id: int, user_id: int, now: datetime) -> ConversationMe
 
 async def _pair(session: AsyncSession, a: int, b: int, now: datetime) -> int:
     """The two people's conversation, made once (two first messages racing end as one); a
-    /dm to someone who left it brings them back."""
+    /dm to someone who left it brings them back. Two statements once it exists."""
     key = pair_key(a, b)
-    await session.execute(
-        insert_ignore(session, Conversation, dict(pair=key, created_at=now, last_message_at=now))
-    )
     conversation_id = await session.scalar(select(Conversation.id).where(Conversation.pair == key))
-    assert conversation_id is not None
-    for uid in (a, b):
+    if conversation_id is None:
         await session.execute(
             insert_ignore(
-                session,
-                ConversationMember,
-                dict(
-                    conversation_id=conversation_id,
-                    user_id=uid,
-                    joined_at=now,
-                    last_read_id=0,
-                    cleared_id=0,
-                ),
+                session, Conversation, dict(pair=key, created_at=now, last_message_at=now)
             )
         )
+        conversation_id = await session.scalar(
+            select(Conversation.id).where(Conversation.pair == key)
+        )
+        assert conversation_id is not None
+        for uid in (a, b):
+            await session.execute(
+                insert_ignore(
+                    session,
+                    ConversationMember,
+                    dict(
+                        conversation_id=conversation_id,
+                        user_id=uid,
+                        joined_at=now,
+                        last_read_id=0,
+                        cleared_id=0,
+                    ),
+                )
+            )
+        return conversation_id
     await session.execute(
         update(ConversationMember)
         .where(
