@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import and_, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from core.delivery import register_outcome
+from core.delivery import register_check, register_outcome
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from core.messaging.rules import (
     FLOOD_LIMIT,
@@ -31,6 +32,7 @@ from core.storage import cipher
 from core.storage.db import insert_ignore
 from core.storage.models import (
     Account,
+    Block,
     Conversation,
     ConversationMember,
     Message,
@@ -413,7 +415,11 @@ async def deliver_waiting(session: AsyncSession, user_id: int, now: datetime) ->
         )
     )
     reader = await session.get_one(User, user_id)
+    blocked = await _blocked_pairs(session, {(m.sender_id, user_id) for _, m, _ in rows})
     for receipt, message, from_user in rows:
+        if (message.sender_id, user_id) in blocked:  # blocked while it waited: never sent
+            receipt.status = "refused"
+            continue
         receipt.status, receipt.tries = "queued", receipt.tries + 1
         group = message.conversation_id in group_ids
         for platform, chat in chats:
@@ -640,4 +646,51 @@ async def snapshot(
     ]
 
 
+async def overtaken(
+    session: AsyncSession, items: list[tuple[int, dict[str, Any]]], now: datetime
+) -> dict[int, str]:
+    """Relays that must not go out after all: a block between sender and reader since it was
+    queued (a message racing a block), the reader gone. Their receipts say refused, so a
+    later visit does not bring them back. outbox id -> reason."""
+    pairs = {(int(d["sender_id"]), int(d["user_id"])) for _, d in items}
+    blocked = await _blocked_pairs(session, pairs)
+    out = {
+        outbox_id: "blocked"
+        for outbox_id, d in items
+        if (int(d["sender_id"]), int(d["user_id"])) in blocked
+    }
+    for outbox_id, d in items:
+        if outbox_id in out:
+            await _refuse(session, int(d["message_id"]), int(d["user_id"]))
+    return out
+
+
+async def _blocked_pairs(
+    session: AsyncSession, pairs: set[tuple[int, int]]
+) -> set[tuple[int, int]]:
+    """Which (sender, reader) pairs have a block between them, either way: one query."""
+    if not pairs:
+        return set()
+    ids = sorted({u for pair in pairs for u in pair})
+    rows = (
+        await session.execute(
+            select(Block.blocker_id, Block.blocked_id).where(
+                Block.blocker_id.in_(ids), Block.blocked_id.in_(ids)
+            )
+        )
+    ).all()
+    found = {(a, b) for a, b in rows} | {(b, a) for a, b in rows}
+    return pairs & found
+
+
+async def _refuse(session: AsyncSession, message_id: int, user_id: int) -> None:
+    await session.execute(
+        update(MessageReceipt)
+        .where(MessageReceipt.message_id == message_id, MessageReceipt.user_id == user_id)
+        .values(status="refused")
+        .execution_options(synchronize_session=False)
+    )
+
+
+register_check(KIND, overtaken)
 register_outcome(KIND, delivered, undelivered)

@@ -211,3 +211,22 @@ async def test_raw_tables_hold_no_plaintext(
         statuses = set(await session.scalars(select(MessageReceipt.status)))
         kinds = set(await session.scalars(select(Outbox.kind)))
     assert statuses == {"own", "delivered"} and "dm" in kinds
+
+
+async def test_a_message_racing_a_block_is_not_relayed(
+    four: Say, dispatcher: Dispatcher, notifier: RecordingNotifier, db: Database
+) -> None:
+    say = four
+    await ok(say, "/dm @bob you there?")  # queued ...
+    await ok(say, "/block @ann", "bob")  # ... and Bob blocks Ann before it goes out
+    assert await relayed(dispatcher, notifier) == {}
+    notifier.block("cat")
+    await ok(say, "/dm @cat waiting for you", "ann")
+    await relayed(dispatcher, notifier)  # Cat's chat refuses: it waits for her next visit
+    await ok(say, "/block @ann", "cat")
+    notifier.unblock("cat")
+    await ok(say, "/today", "cat")
+    assert await relayed(dispatcher, notifier) == {}  # blocked meanwhile: never sent
+    async with db.session() as session:
+        statuses = sorted(await session.scalars(select(MessageReceipt.status)))
+    assert statuses == ["own", "own", "refused", "refused"]
