@@ -694,3 +694,27 @@ async def _refuse(session: AsyncSession, message_id: int, user_id: int) -> None:
 
 register_check(KIND, overtaken)
 register_outcome(KIND, delivered, undelivered)
+
+
+async def export(session: AsyncSession, user_id: int) -> list[dict[str, object]]:
+    """/export: the messages of the user's conversations as they see them (what they deleted
+    for themselves left out), decrypted, oldest first."""
+    member = ConversationMember
+    rows = await session.execute(
+        select(Message, User.handle)
+        .join(member, member.conversation_id == Message.conversation_id)
+        .join(User, User.id == Message.sender_id)
+        .where(member.user_id == user_id, _visible_to(member, user_id))  # type: ignore[arg-type]
+        .order_by(Message.id)
+    )
+    box = cipher.current()
+    return [
+        {
+            "conversation": m.conversation_id,
+            "from": handle or f"user{m.sender_id}",
+            "mine": m.sender_id == user_id,
+            "at": m.created_at.isoformat(),
+            "text": box.decrypt(m.body, f"message {m.id}"),
+        }
+        for m, handle in rows
+    ]

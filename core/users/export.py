@@ -82,6 +82,9 @@ async def export_user(session: AsyncSession, user: User, now: datetime) -> Expor
         select(ReleasedHandle.handle, ReleasedHandle.until).where(ReleasedHandle.user_id == uid)
     )
     money = await balances(session, uid)
+    from core.messaging.service import export as messages  # messaging builds on users
+
+    direct = await messages(session, uid)
     data = {
         "exported_at": now.isoformat(),
         "user": _row(
@@ -120,6 +123,7 @@ async def export_user(session: AsyncSession, user: User, now: datetime) -> Expor
         ],
         "challenges_created": list(owned),
         "handles_kept_for_you": [{"handle": h, "until": _plain(u)} for h, u in kept],
+        "direct_messages": direct,
     }
     out = io.StringIO()
     writer = csv.writer(out)

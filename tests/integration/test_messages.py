@@ -5,6 +5,8 @@ hold no plaintext."""
 
 from __future__ import annotations
 
+import json
+import re
 from datetime import timedelta
 
 import pytest
@@ -230,3 +232,37 @@ async def test_a_message_racing_a_block_is_not_relayed(
     async with db.session() as session:
         statuses = sorted(await session.scalars(select(MessageReceipt.status)))
     assert statuses == ["own", "own", "refused", "refused"]
+
+
+async def test_link_merge_export_and_deleteme_keep_messages_right(
+    four: Say, dispatcher: Dispatcher, notifier: RecordingNotifier, db: Database
+) -> None:
+    """Ann's second account (ann2) talked with Bob; linking makes it Ann's conversation, and
+    what Bob sent reaches both of her chats. /export carries her messages; /deleteme takes
+    hers away and leaves Bob his own."""
+    say = four
+    await ok(say, "/start", "ann2")
+    await ok(say, "/dm @bob from my other account", "ann2")
+    await ok(say, "/chat 1 got it", "bob")
+    found = re.search(r"code: (\d{6})", (await ok(say, "/link")).plain())
+    assert found is not None
+    await ok(say, f"/link {found.group(1)}", "ann2")
+    page = (await ok(say, "/chat 1")).plain()
+    assert "from my other account" in page and "got it" in page
+    await relayed(dispatcher, notifier)
+    await ok(say, "/chat 1 one person now", "bob")
+    got = await relayed(dispatcher, notifier)
+    assert sorted(got) == ["ann", "ann2"]  # every linked platform's private chat
+
+    exported = await say("/export")
+    data = json.loads(exported.files[0].data)
+    assert [m["text"] for m in data["direct_messages"]] == [
+        "from my other account",
+        "got it",
+        "one person now",
+    ]
+    await say.confirmed("/deleteme", user="ann")
+    page = (await ok(say, "/chat 1", "bob")).plain()
+    assert "from my other account" not in page and "got it" in page
+    async with db.session() as session:
+        assert set(await session.scalars(select(MessageReceipt.user_id))) == {2}  # Bob's only
