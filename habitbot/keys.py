@@ -49,9 +49,10 @@ def load_keys(settings: Settings, say: bool = True) -> list[str]:
         "Keep it with the database: without it the messages cannot be read. "
         "Set SECRET_KEYS to use your own."
     )
-    if say:
+    if say:  # the console: to the person at the terminal
         print(text)
-    log.warning(text)
+    else:
+        log.warning(text)
     return parse_keys(path.read_text())
 
 
