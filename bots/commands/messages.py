@@ -97,7 +97,8 @@ def _sent_reply(sent: service.Sent) -> Reply:
     details=(
         "They get it in their private chat with the bot, on Telegram and Discord alike, "
         "with a Reply button; on Telegram, replying to it answers too.",
-        "Who may write to you: /settings dms=everyone|following|nobody. Blocked people can't.",
+        "Who may start one with you: the dms setting (everyone, following: people you follow, "
+        "or nobody). People you blocked, or who blocked you, can't.",
     ),
 )
 async def dm_send(ctx: Ctx, args: dict[str, Any]) -> Reply:

@@ -633,6 +633,10 @@ PRIVATE_SESSION = [
     "/unverify @ann",
     "/reports",
     "/reports close 1",
+    "/dm @ann hi",  # refused: yourself
+    "/dm delete #1",
+    "/inbox",
+    "/chat 1",
 ]
 GROUP_SESSION = [  # (who, text): the admin sets the group up, a member takes part
     ("boss", "/start"),
@@ -703,6 +707,10 @@ GROUP_SESSION = [  # (who, text): the admin sets the group up, a member takes pa
     ("ann", "/unverify @boss"),
     ("ann", "/reports"),
     ("ann", "/reports close 1"),
+    ("ann", "/dm @boss see you at the run"),
+    ("boss", "/inbox"),
+    ("boss", "/chat 1 see you"),
+    ("ann", "/dm delete #1"),
 ]
 
 
