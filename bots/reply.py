@@ -118,6 +118,9 @@ class Reply:
     # On a chat platform, replying to this message runs this action with the reply's text
     # (Telegram: a relayed DM continues its conversation). Others ignore it.
     answer_to: Action | None = None
+    # Holds user text kept encrypted at rest (a conversation's messages): its copy recorded in
+    # the outbox (bots/answers.py) is encrypted too.
+    sealed: bool = False
 
     @classmethod
     def text(cls, *parts: str | Span, error: bool = False) -> Reply:
@@ -167,6 +170,7 @@ class Reply:
         self.private = self.private or other.private
         self.owner = self.owner if self.owner is not None else other.owner
         self.reach = self.reach or other.reach
+        self.sealed = self.sealed or other.sealed
         return self
 
     def plain(self) -> str:

@@ -202,6 +202,7 @@ def _page(ctx: Ctx, shown: service.ChatPage) -> Reply:
     cid = shown.conversation_id
     who = ", ".join(f"@{n}" for n in shown.names) or "nobody else"
     reply = Reply.text(bold(f"💬 #{cid} with {who}"), *([" (you left)"] if shown.left else []))
+    reply.sealed = True  # the messages: its recorded copy is encrypted too
     if not shown.messages:
         reply.add("No messages here." if shown.page == 1 else "No older messages.")
     for message in shown.messages:

@@ -10,12 +10,14 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+from sqlalchemy import select, text
 
 from bots.commands import Deps
 from bots.discord.app import HabitbotDiscord
 from bots.telegram.app import TelegramBot
 from core.clock import FakeClock
 from core.storage.db import Database
+from core.storage.models import Base, Outbox
 from scheduler.dispatcher import Dispatcher
 from scheduler.limits import UNLIMITED
 from tests.adapters.test_telegram_adapter import BOT, Harness, buttons
@@ -124,6 +126,17 @@ async def test_telegram_reply_to_a_relayed_message_and_force_reply(
     assert "@ann" in inbox["text"]
     [chat] = await h.say(bob, "/chat 1")
     assert "via the prompt" in chat["text"] and "second line" in chat["text"]
+    exported = await h.say(bob, "/export")
+    assert "sendDocument" in [r["method"] for r in exported]
+    # Replies are recorded in the outbox (durable intake): those holding messages encrypted.
+    await tg.services.receipts.close()  # type: ignore[union-attr]
+    async with shared.db.engine.connect() as conn:
+        for table in Base.metadata.sorted_tables:
+            for row in await conn.execute(text(f"SELECT * FROM {table.name}")):
+                assert "via the prompt" not in repr(tuple(row)), table.name
+    async with shared.db.session() as session:
+        answers = list(await session.scalars(select(Outbox.data).where(Outbox.kind == "answer")))
+    assert sum("sealed" in a for a in answers) == 2  # /chat 1 and /export
 
 
 async def test_telegram_and_discord_talk_to_each_other(

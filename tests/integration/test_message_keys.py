@@ -138,3 +138,19 @@ async def test_keys_rotate_command(
 async def _bodies(db: Database) -> list[str]:
     async with db.session() as session:
         return list(await session.scalars(select(Message.body)))
+
+
+def test_a_sealed_answer_is_stored_encrypted_and_sent_as_it_was() -> None:
+    """A reply holding messages (/chat, /export) is recorded in the outbox encrypted; the
+    dispatcher, sending it later, shows it as it was (or "[cannot be decrypted]")."""
+    from bots.answers import answer_data
+    from bots.notifications import render
+    from bots.reply import Reply
+
+    reply = Reply.text("💬 #1 with @bob").add("meet at the oak")
+    reply.sealed = True
+    data = answer_data(reply)
+    assert "oak" not in repr(data) and set(data) == {"sealed"}
+    assert render("answer", data).plain() == reply.plain()
+    install(Cipher([Cipher.new_key()]))
+    assert render("answer", data).plain() == UNREADABLE
