@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -24,6 +26,7 @@ from core.delivery import (
     keep_lease,
     record_answer,
 )
+from core.storage import cipher
 from core.storage.db import Database
 
 log = logging.getLogger("habitbot.answers")
@@ -47,12 +50,20 @@ class OutboxAnswer:
             session,
             platform=self.platform,
             chat=self.chat_for(reply),
-            data={"reply": reply.to_data()},
+            data=answer_data(reply),
             key=self.key,
             now=now,
             lease=ANSWER_LEASE,
         )
         return self.outbox_id is not None
+
+
+def answer_data(reply: Reply) -> dict[str, Any]:
+    """The outbox row's data: the reply, encrypted whole when it holds text that is stored
+    encrypted (bots/notifications.py reads both)."""
+    if reply.sealed:
+        return {"sealed": cipher.current().encrypt(json.dumps(reply.to_data()))}
+    return {"reply": reply.to_data()}
 
 
 class Receipts:

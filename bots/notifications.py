@@ -5,6 +5,7 @@ Core decides what to say and to whom (kind + data); wording lives here with the 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -36,6 +37,13 @@ def render(kind: str, data: dict[str, Any]) -> Reply:
 def _answer(data: dict[str, Any]) -> Reply:
     """A command's reply recorded with its effects, sent by the outbox when the process that
     should have sent it at once could not (it died, or the platform was busy)."""
+    if "sealed" in data:  # a reply holding messages: encrypted in the row (bots/answers.py)
+        from core.storage.cipher import UNREADABLE, current
+
+        opened = current().decrypt(data["sealed"], "an answer in the outbox")
+        return (
+            Reply.text(UNREADABLE) if opened == UNREADABLE else Reply.from_data(json.loads(opened))
+        )
     return Reply.from_data(data["reply"])
 
 

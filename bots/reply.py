@@ -120,6 +120,12 @@ class Reply:
     # tells the user how to fix it on its platform (bots/commands/format.py: unreachable).
     reach: Literal["check", "missing"] | None = None
     card: Card | None = None
+    # On a chat platform, replying to this message runs this action with the reply's text
+    # (Telegram: a relayed DM continues its conversation). Others ignore it.
+    answer_to: Action | None = None
+    # Holds user text kept encrypted at rest (a conversation's messages): its copy recorded in
+    # the outbox (bots/answers.py) is encrypted too.
+    sealed: bool = False
 
     @classmethod
     def text(cls, *parts: str | Span, error: bool = False) -> Reply:
@@ -169,6 +175,7 @@ class Reply:
         self.private = self.private or other.private
         self.owner = self.owner if self.owner is not None else other.owner
         self.reach = self.reach or other.reach
+        self.sealed = self.sealed or other.sealed
         return self
 
     def plain(self) -> str:
@@ -199,6 +206,8 @@ class Reply:
             data["card"] = [self.card.colour, self.card.title, self.card.fields]
         if self.ack is not None:
             data["ack"] = self.ack
+        if self.answer_to is not None:
+            data["answer_to"] = self.answer_to.encode()
         return data
 
     @classmethod
@@ -221,6 +230,7 @@ class Reply:
             if "card" in data
             else None,
             ack=data.get("ack"),
+            answer_to=Action.decode(data["answer_to"]) if "answer_to" in data else None,
         )
 
 

@@ -63,6 +63,17 @@ def register_useful_until(kind: str, rule: UsefulUntil) -> None:
     USEFUL_UNTIL[kind] = rule
 
 
+# Per outbox kind, what follows a row's end: sent, or failed for good (a refused chat, an
+# unreachable one closed at claim time). Run in the transaction that records the outcome.
+Outcome = Callable[[AsyncSession, dict[str, Any], datetime], Awaitable[None]]
+ON_SENT: dict[str, Outcome] = {}
+ON_FAILED: dict[str, Outcome] = {}
+
+
+def register_outcome(kind: str, sent: Outcome, failed: Outcome) -> None:
+    ON_SENT[kind], ON_FAILED[kind] = sent, failed
+
+
 def useful_until(item: Claimed, now: datetime) -> datetime:
     """Until when `item` is worth a retry: its kind's rule, else USEFUL_FOR after queueing."""
     queued = item.created_at or now
@@ -156,6 +167,9 @@ async def claim(
             .values(status="failed", error=reason, claimed_until=None)
             .execution_options(synchronize_session=False)
         )
+    for item in items:
+        if item.id in closed and item.kind in ON_FAILED:
+            await ON_FAILED[item.kind](session, item.data, now)
     return [i for i in items if i.id not in closed]
 
 
@@ -235,11 +249,17 @@ async def keep_lease(
 
 
 async def mark_sent(session: AsyncSession, item: Claimed, now: datetime) -> bool:
-    return await _close(session, item, status="sent", sent_at=now, error=None)
+    done = await _close(session, item, status="sent", sent_at=now, error=None)
+    if done and item.kind in ON_SENT:
+        await ON_SENT[item.kind](session, item.data, now)
+    return done
 
 
 async def mark_failed(session: AsyncSession, item: Claimed, reason: str, now: datetime) -> bool:
-    return await _close(session, item, status="failed", error=reason[:500])
+    done = await _close(session, item, status="failed", error=reason[:500])
+    if done and item.kind in ON_FAILED:
+        await ON_FAILED[item.kind](session, item.data, now)
+    return done
 
 
 async def retry_later(
@@ -263,6 +283,8 @@ async def retry_later(
             attempts=attempts,
             error=f"gave up after {attempts} attempts, no longer useful: {reason}"[:500],
         )
+        if item.kind in ON_FAILED:
+            await ON_FAILED[item.kind](session, item.data, now)
         return False
     await _close(
         session,
@@ -330,14 +352,20 @@ async def mark_unreachable(
         .values(unreachable=True)
         .execution_options(synchronize_session=False)
     )
+    waiting = (
+        Outbox.platform == platform,
+        Outbox.status == "pending",
+        Outbox.chat == chat,
+        or_(Outbox.claimed_until.is_(None), Outbox.claimed_until <= now),
+    )
+    if ON_FAILED:  # what follows the end of the rows closed here (a relayed message waits)
+        for kind, data in await session.execute(
+            select(Outbox.kind, Outbox.data).where(*waiting, Outbox.kind.in_(list(ON_FAILED)))
+        ):
+            await ON_FAILED[kind](session, data, now)
     closed = await session.execute(
         update(Outbox)
-        .where(
-            Outbox.platform == platform,
-            Outbox.status == "pending",
-            Outbox.chat == chat,
-            or_(Outbox.claimed_until.is_(None), Outbox.claimed_until <= now),
-        )
+        .where(*waiting)
         .values(status="failed", error=f"chat unreachable: {reason}"[:500], claimed_until=None)
         .execution_options(synchronize_session=False)
     )

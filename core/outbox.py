@@ -3,6 +3,7 @@ a tick that runs twice, or two workers, enqueue it once."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -42,3 +43,18 @@ async def enqueue(
         ).returning(Outbox.id)
     )
     return inserted is not None
+
+
+class Doorbell:
+    """Rung after a command committed something to the outbox that should go out now (a
+    relayed message): each dispatcher listening wakes at once instead of at its next poll."""
+
+    def __init__(self) -> None:
+        self._listeners: list[Callable[[], None]] = []
+
+    def listen(self, wake: Callable[[], None]) -> None:
+        self._listeners.append(wake)
+
+    def ring(self) -> None:
+        for wake in self._listeners:
+            wake()

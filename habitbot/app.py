@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
 import gc
@@ -17,9 +18,11 @@ from bots.notify import Notifier
 from core.challenges.standings import rebuild_all
 from core.clock import FakeClock, SystemClock
 from core.storage import sqlite as embedded
+from core.storage.cipher import Cipher
 from core.storage.db import Database
 from core.storage.migrate import revision, upgrade
 from core.storage.sqlite import is_busy
+from habitbot.keys import check_keys, start_cipher
 from habitbot.redact import hide_in_logs
 from habitbot.settings import Settings
 from scheduler.limits import Limiter, SharedBudget, budget_id, limits_for
@@ -75,9 +78,52 @@ async def db_command(settings: Settings, command: str, message: str) -> None:
         await db.dispose()
 
 
+async def keys_command(settings: Settings, args: argparse.Namespace) -> None:
+    """`keys new` prints a key; `keys rotate` re-encrypts every message under the first key,
+    with a progress bar, a batch per transaction (stopped, it resumes where it was)."""
+    if args.keys_command == "new":
+        print(Cipher.new_key())
+        return
+    from core.messaging.rotation import Rotation, rotate_messages
+
+    box = start_cipher(settings)
+    db = Database(settings.db_url())
+    tty = sys.stdout.isatty()
+    last = [args.after]  # the last message id done, for a resume
+
+    def progress(done: Rotation) -> None:
+        last[0] = done.last_id
+        share = done.seen / done.total if done.total else 1.0
+        bar = "#" * int(share * 30)
+        line = f"[{bar:<30}] {done.seen:,}/{done.total:,} messages, {done.rotated:,} re-encrypted"
+        print(f"\r{line}" if tty else f"{line} (up to id {done.last_id})", end="" if tty else "\n")
+
+    try:
+        await upgrade(db.engine)
+        done = await rotate_messages(db, box, args.after, args.batch, progress)
+    except BaseException:
+        print(f"\nStopped; run again to go on, or resume with --after {last[0]}.")
+        raise
+    finally:
+        await db.dispose()
+    if tty:
+        print()
+    print(
+        f"Done: {done.rotated:,} of {done.seen:,} messages re-encrypted under the first key "
+        f"({done.seen - done.rotated - len(done.unreadable or []):,} were already), "
+        f"{done.others:,} queued or reported copies too."
+    )
+    if done.unreadable:
+        shown = ", ".join(f"#{i}" for i in done.unreadable[:20])
+        print(f"{len(done.unreadable):,} messages no key opens were left as they are: {shown}")
+    else:
+        print("Every message opens with the first key now: the old keys can be dropped.")
+
+
 async def console(settings: Settings) -> None:
     logging.getLogger().setLevel(max(logging.WARNING, logging.getLogger().level))
     db = await open_database(settings)
+    await check_keys(db, start_cipher(settings))
     clock_file = settings.data_dir / CLOCK_FILE
     clock = FakeClock(restore_clock(clock_file, SystemClock().now()))
     planner = settings.planner()
@@ -95,6 +141,7 @@ async def console(settings: Settings) -> None:
 
     # :time runs the ticks for the time passed; queued messages print as "[to <name>]".
     delivery = ConsoleScheduler(repl, db, clock)
+    deps.doorbell.listen(delivery.dispatcher.wake)  # a /dm prints for its reader at once
     background = asyncio.create_task(delivery.background())
     web_task = None
     if web_url and settings.web_port:
@@ -126,6 +173,7 @@ async def run(settings: Settings) -> None:
     for secret_setting in settings.secrets():
         hide_in_logs(secret_setting)
     db = await open_database(settings)
+    await check_keys(db, start_cipher(settings, say=False))
     planner = settings.planner()
     deps = Deps(
         db,
@@ -196,8 +244,12 @@ async def run(settings: Settings) -> None:
 
     # Ticks (reminders, nudges, challenges, digests) and one outbox dispatcher per platform.
     services["scheduler"] = serve_scheduler(
-        db, deps.clock, notifiers.values(), tick_seconds=settings.tick_seconds,
+        db,
+        deps.clock,
+        notifiers.values(),
+        tick_seconds=settings.tick_seconds,
         limiters=limiters,
+        doorbell=deps.doorbell,
     )
     settle()
     try:

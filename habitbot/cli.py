@@ -1,4 +1,4 @@
-"""`habitbot console | run | db upgrade | db rebuild-standings`."""
+"""`habitbot console | run | db upgrade | db rebuild-standings | keys new | keys rotate`."""
 
 from __future__ import annotations
 
@@ -23,6 +23,14 @@ def main(argv: list[str] | None = None) -> None:
     )
     revision = db_commands.add_parser("revision", help="autogenerate a migration (developers)")
     revision.add_argument("-m", "--message", required=True)
+    keys = commands.add_parser("keys", help="the keys stored messages are encrypted with")
+    key_commands = keys.add_subparsers(dest="keys_command", required=True)
+    key_commands.add_parser("new", help="print a new key (put it first in SECRET_KEYS)")
+    rotate = key_commands.add_parser(
+        "rotate", help="re-encrypt every stored message under the first key of SECRET_KEYS"
+    )
+    rotate.add_argument("--after", type=int, default=0, help="resume after this message id")
+    rotate.add_argument("--batch", type=int, default=500, help="messages per transaction")
     args = parser.parse_args(argv)
 
     settings = Settings()
@@ -40,6 +48,8 @@ def main(argv: list[str] | None = None) -> None:
     match args.command:
         case "db":
             app.run_loop(app.db_command(settings, args.db_command, getattr(args, "message", "")))
+        case "keys":
+            app.run_loop(app.keys_command(settings, args))
         case "run":
             app.run_loop(app.run(settings))
         case _:

@@ -21,6 +21,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from bots.notify import Notifier
 from core.clock import Clock
 from core.delivery import next_pending_at
+from core.outbox import Doorbell
 from core.storage.db import Database
 from scheduler.dispatcher import Dispatcher
 from scheduler.limits import Limiter, PlatformLimits
@@ -138,6 +139,7 @@ async def serve(
     tick_seconds: float = 30,
     limits: Mapping[str, PlatformLimits] | None = None,
     limiters: Mapping[str, Limiter] | None = None,
+    doorbell: Doorbell | None = None,
 ) -> None:
     """The scheduler service of `habitbot run`: ticks every `tick_seconds` and one dispatcher
     per notifier, until cancelled. `limiters`: per platform, the pacing the dispatcher shares
@@ -149,6 +151,8 @@ async def serve(
             dispatcher.wake()
 
     scheduler = Scheduler(db, clock, ticks, on_queued=wake)
+    if doorbell is not None:  # and what a command queued to send at once (a relayed DM)
+        doorbell.listen(wake)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)  # a line per run otherwise
     jobs = AsyncIOScheduler(timezone=UTC)
     jobs.add_job(

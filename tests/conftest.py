@@ -16,6 +16,7 @@ from sqlalchemy import text
 from bots.commands import Chat, Deps, Invocation, execute
 from bots.reply import Reply
 from core.clock import FakeClock
+from core.storage.cipher import Cipher, install
 from core.storage.db import Database
 from core.storage.migrate import upgrade
 from core.storage.models import Base
@@ -71,6 +72,15 @@ async def db(tmp_path: Path, sqlite_template: Path, pg_schema: bool) -> AsyncIte
         database = Database(f"sqlite+aiosqlite:///{path}")
     yield database
     await database.dispose()
+
+
+# The key tests encrypt messages with (the app installs one from SECRET_KEYS at start-up).
+TEST_KEY = Cipher.new_key()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def message_cipher() -> Cipher:
+    return install(Cipher([TEST_KEY]))
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ from bots.commands import (  # noqa: F401
     feed,
     habits,
     identity,
+    messages,
     people,
     plans,
     rewards,

@@ -14,7 +14,7 @@ from core.clock import local_now
 from core.errors import InvalidInput, NotFound
 from core.habits.service import list_habits, refresh_reminder
 from core.social.follows import accept_all_requests
-from core.users.settings import parse_quiet, quiet_text
+from core.users.settings import DM_POLICIES, DM_SHOWN, parse_quiet, quiet_text
 
 
 @command("start", "Start here: what Habitbot does and your first steps", group=True)
@@ -161,6 +161,13 @@ async def timezone(ctx: Ctx, args: dict[str, Any]) -> Reply:
         choices=("on", "off")),
     Arg("feed_alerts", "hourly news of reactions and comments on your posts", "choice",
         keyword=True, choices=("on", "off")),
+    Arg(
+        "dms",
+        "who may start direct messages with you",
+        "choice",
+        keyword=True,
+        choices=DM_POLICIES,
+    ),
     examples=("/settings quiet=22:00-07:00 nudges=off", "/settings profile=private"),
     private=True,
     personal=True,
@@ -185,6 +192,8 @@ async def settings(ctx: Ctx, args: dict[str, Any]) -> Reply:
         user.profile_public = args["profile"] == "public"
         if user.profile_public:  # nothing left to approve: whoever asked follows now
             accepted = await accept_all_requests(ctx.session, user.id)
+    if "dms" in args:
+        user.dm_policy = args["dms"]
     reply = Reply.text(bold("Settings" if not args else "Settings saved"))
     reply.bullet("time zone: ", bold(user.timezone), "  (/timezone)")
     reply.bullet("nudges: ", bold("on" if user.nudges else "off"))
@@ -192,6 +201,7 @@ async def settings(ctx: Ctx, args: dict[str, Any]) -> Reply:
     reply.bullet("profile: ", bold("public" if user.profile_public else "private"))
     reply.bullet("activity: ", bold("on" if user.activity else "off"))
     reply.bullet("feed_alerts: ", bold("on" if user.feed_alerts else "off"))
+    reply.bullet("direct messages from: ", bold(DM_SHOWN.get(user.dm_policy, user.dm_policy)))
     if "profile" in args and not user.profile_public:
         reply.add("Only people you approve see your profile now; your followers stay.")
     if accepted:

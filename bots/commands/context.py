@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.clock import Clock, local_date
+from core.outbox import Doorbell
 from core.planning.planner import ChatModel
 from core.storage.db import Database
 from core.storage.models import Account, Group, User
@@ -67,6 +68,8 @@ class Deps:
     operators: frozenset[str] = frozenset()
     # The web companion's address (WEB_BASE_URL, or the console's local server); None: off.
     web_url: str | None = None
+    # Rung after a command queued a message that should go out at once (a relayed DM).
+    doorbell: Doorbell = field(default_factory=Doorbell)
 
     def is_operator(self, inv: Invocation) -> bool:
         return f"{inv.platform}:{inv.user_id}" in self.operators
@@ -88,6 +91,7 @@ class Ctx:
     # What the command's `prepare` step worked out before the unit of work began (an answer
     # from the AI planner, which must not hold the database's write lock while it thinks).
     prepared: Any = None
+    queued: bool = False  # it queued a message to send now: ring the doorbell after commit
 
     @property
     def today(self) -> date:

@@ -227,4 +227,6 @@ async def _run(
             reply.lines[0] = (bold(inv.user_name), Span(": "), *reply.lines[0])  # who pressed
         if answer is not None and not await answer.record(session, reply, now):
             raise AlreadyAnswered
+    if ctx.queued:  # committed: the dispatchers find it now
+        deps.doorbell.ring()
     return reply

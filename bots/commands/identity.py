@@ -144,6 +144,7 @@ async def export(ctx: Ctx, args: dict[str, Any]) -> Reply:
         Attachment(f"{stem}.json", data.json_bytes, "application/json"),
         Attachment(f"{stem}-checkins.csv", data.csv_bytes, "text/csv"),
     ]
+    reply.sealed = True  # the JSON holds direct messages: its recorded copy is encrypted
     return reply
 
 

@@ -19,6 +19,7 @@ from core.social.lookup import Person, find_person
 from core.social.profiles import MAX_BIO, load_profile, set_bio
 from core.social.reports import MAX_REASON, close_report, open_reports, report
 from core.social.verification import set_verified
+from core.storage import cipher
 from core.storage.models import User
 
 PERSON = Arg(
@@ -397,6 +398,13 @@ async def reports_list(ctx: Ctx, args: dict[str, Any]) -> Reply:
             f"#{r.id} @{item.target} by @{item.reporter} ({r.created_at:%d %b %H:%M}): ",
             Span(r.reason),
         )
+        kept = r.snapshot.get("messages") or []
+        if kept:  # a conversation's last messages, encrypted in the snapshot: read them now
+            box = cipher.current()
+            reply.add(f"   {len(kept)} direct messages kept; the last ones:")
+            for m in kept[-3:]:
+                who_ = f"@{item.target}" if m["sender_id"] == r.target_user_id else "reporter"
+                reply.add(f"   {who_}: ", Span(box.decrypt(m["body"], f"report {r.id}")[:200]))
         reply.button_row(Button(f"Close #{r.id}", Action("reports close", str(r.id))))
     return _nav(reply, "reports list", found.page, found.pages)
 

@@ -72,3 +72,14 @@ class Refused(InvalidInput):
     def __init__(self, *parts: str | Span) -> None:
         self.reply = Reply.text(*parts, error=True)
         super().__init__(self.reply.plain())
+
+
+def answer_slot(command: Command, given: dict[str, str]) -> str:
+    """Which argument the text typed into a button's form (Discord) or a reply (Telegram)
+    fills: the first required one the button left open, else its first free-text one."""
+    for arg in command.args:
+        if arg.required and arg.name not in given:
+            return arg.name
+    return next(
+        (a.name for a in command.args if a.kind == "text" and a.name not in given), "text"
+    )

@@ -33,7 +33,9 @@ from bots.commands import REGISTRY, Chat, Deps, Invocation, execute
 from bots.commands.format import unreachable
 from bots.commands.registry import Arg
 from bots.commands.suggest import suggestions
+from bots.commands.usage import answer_slot
 from bots.discord.render import Rendered, render
+from bots.parsing import parse_text
 from bots.reply import Reply
 from core.challenges.service import challenge_suggestions
 from core.habits.names import name_key
@@ -160,15 +162,13 @@ async def on_answer(interaction: discord.Interaction[Any], data: str, text: str)
 
     async def run() -> Reply:
         button = await pressed(deps, data)
-        words = button.text.lstrip("/").split() if button is not None else []
-        command, used = REGISTRY.resolve(words)
+        words = button.text.lstrip("/") if button is not None else ""
+        command, used = REGISTRY.resolve(words.split())
         if button is None or command is None:
             return Reply.text(EXPIRED, error=True)
-        # The button's own values (the post a Comment button is for) fill the first slots.
-        slots = [a.name for a in command.args if not a.keyword and a.kind != "flag"]
-        values = dict(zip(slots, words[used:], strict=False))
-        slot = next((a.name for a in command.args if a.required and a.name not in values), "text")
-        values[slot] = text
+        rest = words.split(None, used)  # the button's own values ("/chat 12": conversation 12)
+        given = parse_text(command, rest[used]) if len(rest) > used else {}
+        values = {**given, answer_slot(command, given): text}
         inv = invocation(interaction, command=command.name, values=values, button=button)
         return await execute(deps, inv, answer=record)
 

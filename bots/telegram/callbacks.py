@@ -6,13 +6,27 @@ from __future__ import annotations
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, WebAppInfo
 
 from bots.actions import button_data
-from bots.commands import Deps
-from bots.reply import Button, Reply
+from bots.commands import REGISTRY, Deps
+from bots.reply import Action, Button, Reply
 from bots.telegram.render import MAX_BUTTONS, MAX_ROW
 
 MAX_DATA = 64  # bytes of callback_data
 LABEL_LIMIT = 64
 TALL = 10  # rows; a keyboard taller than this pairs its one-button rows
+
+
+ASK_MARK = " ask=yes"  # on a button's action: it asks for text first (never typed: signed)
+
+
+def _kept(button: Button) -> bool:
+    return button.ask is None or button.action.command != REGISTRY.plain_text
+
+
+def _asking(button: Button) -> Button:
+    if button.ask is None:
+        return button
+    args = f"{button.action.args}{ASK_MARK}".strip()
+    return Button(button.label, Action(button.action.command, args))
 
 
 def _compact(rows: list[list[Button]]) -> list[list[Button]]:
@@ -33,8 +47,9 @@ def _compact(rows: list[list[Button]]) -> list[list[Button]]:
 
 async def keyboard(deps: Deps, reply: Reply) -> InlineKeyboardMarkup | None:
     """The reply's buttons as an inline keyboard; opens a unit of work only for long actions."""
-    # A button that asks for text is left out: in a chat the person types it.
-    rows = [[b for b in row if b.ask is None][:MAX_ROW] for row in reply.buttons]
+    # A button that asks for text opens a ForceReply prompt (handlers._ask); one answering
+    # the bot's question (/plan) is left out: any text the person types answers it.
+    rows = [[_asking(b) for b in row if _kept(b)][:MAX_ROW] for row in reply.buttons]
     rows = _compact([row for row in rows if row])
     budget = MAX_BUTTONS
     kept: list[list[Button]] = []

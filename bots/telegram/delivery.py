@@ -19,6 +19,7 @@ from bots.notify import Progress
 from bots.reply import Reply
 from bots.telegram.callbacks import keyboard
 from bots.telegram.render import CAPTION_LIMIT, chunks
+from core.messaging.replies import remember
 
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 EMPTY_TEXT = "👇"  # Telegram rejects empty messages; a keyboard alone needs some text
@@ -81,4 +82,16 @@ async def send_reply(
     for call in calls[progress.parts :]:
         sent.append(await call(reply_parameters=quote if progress.parts == 0 else None))
         progress.parts += 1
+    if reply.answer_to is not None and reply.owner is not None and sent:
+        # A reply to any of these messages runs the action (a relayed DM: its conversation).
+        async with deps.db.session() as session:
+            await remember(
+                session,
+                "telegram",
+                str(chat_id),
+                [str(m.message_id) for m in sent],
+                reply.answer_to.encode(),
+                reply.owner,
+                deps.clock.now(),
+            )
     return sent

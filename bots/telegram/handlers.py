@@ -8,7 +8,7 @@ import logging
 import re
 import secrets
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import aiohttp
 from aiogram import Bot, Router
@@ -18,6 +18,7 @@ from aiogram.types import (
     CallbackQuery,
     ChatMemberUpdated,
     ErrorEvent,
+    ForceReply,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     Message,
@@ -30,18 +31,22 @@ from aiogram.types import User as TgUser
 
 from bots.actions import Pressed, pressed
 from bots.answers import OutboxAnswer, Receipts
-from bots.commands import AlreadyAnswered, Answer, Chat, Deps, Invocation, execute
+from bots.commands import REGISTRY, AlreadyAnswered, Answer, Chat, Deps, Invocation, execute
 from bots.commands.basics import group_intro
 from bots.commands.format import unreachable
+from bots.commands.registry import Command
+from bots.commands.usage import answer_slot
 from bots.notify import Progress
-from bots.reply import Reply
+from bots.parsing import parse_text
+from bots.reply import Action, Reply
 from bots.telegram.admins import AdminCache
-from bots.telegram.callbacks import keyboard
+from bots.telegram.callbacks import ASK_MARK, keyboard
 from bots.telegram.delivery import NO_PREVIEW, send_reply
 from bots.telegram.group_day import GroupDays
 from bots.telegram.notifier import classify
 from bots.telegram.render import chunks
 from core.groups.service import move_group, set_group_reachable
+from core.messaging.replies import remember, target
 from core.users.accounts import set_private_chat_reachable
 from scheduler.limits import Limiter
 
@@ -344,6 +349,8 @@ def build_router() -> Router:
             await _move(services, message.migrate_from_chat_id, message.chat.id)
         elif message.text is not None:
             await _on_text(message, bot, services, event_update)
+        elif message.reply_to_message is not None and message.chat.type == ChatType.PRIVATE:
+            await _non_text_reply(message, bot, services)
 
     @router.callback_query()
     async def on_button(
@@ -353,6 +360,9 @@ def build_router() -> Router:
         button = await pressed(services.deps, query.data) if message is not None else None
         if not isinstance(message, Message) or button is None or query.from_user.is_bot:
             await query.answer(EXPIRED)
+            return
+        if button.text.endswith(ASK_MARK):  # a button asking for text: Telegram's ForceReply
+            await _ask(bot, services, query, message, button)
             return
         inv = await invocation(bot, services, message.chat, query.from_user, button.text, button)
         answer = services.answer(event_update, message.chat, query.from_user)
@@ -435,9 +445,95 @@ async def _on_text(message: Message, bot: Bot, services: Services, update: Updat
     if command is None:
         return  # in groups, only well-formed commands addressed to us get an answer
     inv = await invocation(bot, services, message.chat, user, command, plain=plain)
+    if plain and message.reply_to_message is not None:  # a reply to a relayed DM, a prompt
+        inv = await _answering(bot, services, message, inv) or inv
     answer = services.answer(update, message.chat, user)
     reply = await services.run(inv, answer)
     if reply is None:
         return
     quote = None if private else message.message_id
     await deliver(bot, services, message.chat, user, reply, reply_to=quote, answer=answer)
+
+
+# ---------------------------------------------------------------- replies to the bot's messages
+
+ASK_PROMPT = "✍️ Write your reply to this message."
+TEXT_ONLY = "Only text can be sent for now: write your reply as text."
+
+
+async def _target(
+    bot: Bot, services: Services, message: Message
+) -> tuple[Command, dict[str, str]] | None:
+    """What a reply to one of the bot's messages runs: the message's recorded action (a
+    relayed DM continues its conversation), with its own values; None for other messages."""
+    quoted = message.reply_to_message
+    me = await bot.me()
+    if quoted is None or quoted.from_user is None or quoted.from_user.id != me.id:
+        return None
+    async with services.deps.db.session() as session:
+        found = await target(session, PLATFORM, str(message.chat.id), str(quoted.message_id))
+    if found is None:
+        return None
+    action = Action.decode(found[0])
+    command = REGISTRY.get(action.command)
+    if command is None:
+        return None
+    return command, parse_text(command, action.args)
+
+
+async def _answering(
+    bot: Bot, services: Services, message: Message, inv: Invocation
+) -> Invocation | None:
+    found = await _target(bot, services, message)
+    if found is None:
+        return None
+    command, values = found
+    slot = answer_slot(command, values)
+    return replace(
+        inv,
+        text=None,
+        plain=False,
+        command=command.name,
+        values={**values, slot: message.text or ""},
+    )
+
+
+async def _non_text_reply(message: Message, bot: Bot, services: Services) -> None:
+    """A photo, sticker or file sent as a reply to a relayed message: refused, clearly."""
+    if message.from_user is None or message.from_user.is_bot:
+        return
+    if await _target(bot, services, message) is not None:
+        await bot.send_message(
+            message.chat.id, TEXT_ONLY, reply_parameters=_quote(message.message_id)
+        )
+
+
+async def _ask(
+    bot: Bot, services: Services, query: CallbackQuery, message: Message, button: Pressed
+) -> None:
+    """The person pressed a button that asks for text (Reply): a ForceReply prompt, whose
+    reply runs the button's action with the text."""
+    await query.answer()
+    chat = message.chat.id if message.chat.type == ChatType.PRIVATE else query.from_user.id
+    prompt = await bot.send_message(
+        chat, ASK_PROMPT, reply_markup=ForceReply(input_field_placeholder="Your reply")
+    )
+    if button.owner is None:
+        return
+    text = button.text[: -len(ASK_MARK)].lstrip("/")
+    found, used = REGISTRY.resolve(text.split())
+    if found is None:
+        return
+    rest = text.split(None, used)
+    action = Action(found.name, rest[used] if len(rest) > used else "")
+    deps = services.deps
+    async with deps.db.session() as session:
+        await remember(
+            session,
+            PLATFORM,
+            str(chat),
+            [str(prompt.message_id)],
+            action.encode(),
+            button.owner,
+            deps.clock.now(),
+        )

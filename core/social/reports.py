@@ -39,6 +39,14 @@ async def snapshot(session: AsyncSession, person: Person, now: datetime) -> dict
     return shot
 
 
+async def _conversation(session: AsyncSession, reporter_id: int, target_id: int) -> dict[str, Any]:
+    """Their last 20 direct messages, as stored (encrypted: no table holds a message's text)."""
+    from core.messaging.service import snapshot as messages  # messaging builds on social
+
+    found = await messages(session, reporter_id, target_id)
+    return {"messages": found} if found else {}
+
+
 async def report(
     session: AsyncSession, reporter: User, person: Person, reason: str, now: datetime
 ) -> bool:
@@ -58,7 +66,8 @@ async def report(
                 reporter_id=reporter.id,
                 target_user_id=person.user.id,
                 reason=reason,
-                snapshot=await snapshot(session, person, now),
+                snapshot=await snapshot(session, person, now)
+                | await _conversation(session, reporter.id, person.user.id),
                 status="open",
                 created_at=now,
             ),

@@ -617,3 +617,90 @@ class Comment(Base):
     author_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     text: Mapped[str] = mapped_column(String(1000))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+# ------------------------------------------------------------------ direct messages (issue 16)
+
+
+class Conversation(Base):
+    """Two people (`pair` = "<lower id>:<higher id>", so a pair has one) or a group of up to ten.
+    Inboxes sort by `last_message_at`."""
+
+    __tablename__ = "conversations"
+    __table_args__ = (NO_REUSE,)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    pair: Mapped[str | None] = mapped_column(String(48), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    last_message_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class ConversationMember(Base):
+    """A person in a conversation: what they read (`last_read_id`), what they deleted for
+    themselves (everything up to `cleared_id`), and whether they left."""
+
+    __tablename__ = "conversation_members"
+    __table_args__ = (Index("ix_conversation_members_user_id", "user_id", "left_at"),)
+
+    conversation_id: Mapped[int] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    joined_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    left_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    last_read_id: Mapped[int] = mapped_column(BigInteger, default=0)
+    cleared_id: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class Message(Base):
+    """One message; `body` is a Fernet token (core/storage/cipher.py), never the text."""
+
+    __tablename__ = "messages"
+    __table_args__ = (
+        Index("ix_messages_conversation_id", "conversation_id", "id"),
+        Index("ix_messages_sender_id", "sender_id", "created_at"),
+        NO_REUSE,
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE")
+    )
+    sender_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class MessageReceipt(Base):
+    """A message as one member has it: 'own' (they sent it), 'queued' (in the outbox),
+    'waiting' (they could not be reached: sent when they next open the bot), 'delivered';
+    `hidden` when they deleted it for themselves."""
+
+    __tablename__ = "message_receipts"
+    __table_args__ = (Index("ix_message_receipts_user_id", "user_id", "status"),)
+
+    message_id: Mapped[int] = mapped_column(
+        ForeignKey("messages.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    status: Mapped[str] = mapped_column(String(10))
+    hidden: Mapped[bool] = mapped_column(Boolean, default=False)
+    tries: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ReplyTarget(Base):
+    """A message the bot sent on a chat platform whose replies run `action` with the reply's
+    text (Telegram: a relayed message continues its conversation; a ForceReply prompt)."""
+
+    __tablename__ = "reply_targets"
+
+    platform: Mapped[str] = mapped_column(String(16), primary_key=True)
+    chat: Mapped[str] = mapped_column(String(64), primary_key=True)
+    message_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    action: Mapped[str] = mapped_column(String(200))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())

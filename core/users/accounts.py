@@ -42,8 +42,10 @@ async def resolve_account(
         loaded_habits(session, user.id, [habit for _, _, habit in rows if habit is not None])
         if private_chat and (account.private_chat != private_chat or account.unreachable):
             account.private_chat, account.unreachable = private_chat, False
+            await _reachable_again(session, user.id, now)
         elif reach and account.private_chat is None:
             account.private_chat = reach  # learnt once; a failed delivery is not undone here
+            await _reachable_again(session, user.id, now)
         if now - account.last_seen_at > _SEEN_EVERY:
             account.last_seen_at = now
         return user, account, False
@@ -73,6 +75,15 @@ async def resolve_account(
     account = await session.get_one(Account, inserted)
     loaded_habits(session, user.id, [])
     return user, account, True
+
+
+async def _reachable_again(session: AsyncSession, user_id: int, now: datetime) -> None:
+    """The bot can write to them now: messages that waited for this go out (rarely runs: only
+    when an account first gets, or gets back, a private chat)."""
+    from core.messaging.service import deliver_waiting  # messaging builds on accounts
+
+    await session.flush()
+    await deliver_waiting(session, user_id, now)
 
 
 # Every command starts here: one query brings the account, its user and the user's habits
@@ -141,8 +152,11 @@ async def set_private_chat_reachable(
     if not reachable:
         await mark_unreachable(session, platform, chat, "the user blocked the bot", now)
         return
-    await session.execute(
+    users = await session.scalars(
         update(Account)
         .where(Account.platform == platform, Account.private_chat == chat)
         .values(unreachable=False)
+        .returning(Account.user_id)
     )
+    for user_id in set(users):
+        await _reachable_again(session, user_id, now)

@@ -23,6 +23,7 @@ from core.storage.models import (
     Badge,
     Block,
     Challenge,
+    ConversationMember,
     Follow,
     FrozenDay,
     Habit,
@@ -31,9 +32,12 @@ from core.storage.models import (
     LinkTry,
     Membership,
     MergedUser,
+    Message,
+    MessageReceipt,
     Outbox,
     Participant,
     ReleasedHandle,
+    ReplyTarget,
     Report,
     User,
     WebToken,
@@ -159,6 +163,16 @@ async def _blocks(session: AsyncSession, d: Deletion) -> None:
     )
 
 
+async def _messages(session: AsyncSession, d: Deletion) -> None:
+    """Their direct messages go (receipts with them), and they leave every conversation;
+    what others sent them goes from their side only (the senders keep theirs)."""
+    uid = d.user.id
+    await session.execute(delete(Message).where(Message.sender_id == uid))
+    await session.execute(delete(MessageReceipt).where(MessageReceipt.user_id == uid))
+    await session.execute(delete(ConversationMember).where(ConversationMember.user_id == uid))
+    await session.execute(delete(ReplyTarget).where(ReplyTarget.user_id == uid))
+
+
 async def _reports(session: AsyncSession, d: Deletion) -> None:
     """What they reported goes with them; reports about them stay with the operators."""
     await session.execute(delete(Report).where(Report.reporter_id == d.user.id))
@@ -178,6 +192,7 @@ STEPS: list[Step] = [
     _accounts,
     _follows,
     _blocks,
+    _messages,
     _reports,
     _feed,
     _profile,

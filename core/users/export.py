@@ -92,6 +92,9 @@ async def export_user(session: AsyncSession, user: User, now: datetime) -> Expor
     reactions = await session.execute(
         select(Reaction.post_id, Reaction.emoji, Reaction.created_at).where(Reaction.user_id == uid)
     )
+    from core.messaging.service import export as messages  # messaging builds on users
+
+    direct = await messages(session, uid)
     data = {
         "exported_at": now.isoformat(),
         "user": _row(
@@ -135,6 +138,7 @@ async def export_user(session: AsyncSession, user: User, now: datetime) -> Expor
         "reactions": [
             {"post_id": p, "emoji": e, "created_at": _plain(t)} for p, e, t in reactions
         ],
+        "direct_messages": direct,
     }
     out = io.StringIO()
     writer = csv.writer(out)

@@ -26,6 +26,8 @@ from core.storage.models import (
     Block,
     Challenge,
     CheckIn,
+    Conversation,
+    ConversationMember,
     Follow,
     FrozenDay,
     Habit,
@@ -33,9 +35,12 @@ from core.storage.models import (
     LinkCode,
     Membership,
     MergedUser,
+    Message,
+    MessageReceipt,
     Outbox,
     Participant,
     ReleasedHandle,
+    ReplyTarget,
     Report,
     User,
     WebToken,
@@ -293,6 +298,51 @@ async def _blocks(session: AsyncSession, m: Merge) -> None:
         await session.execute(delete(Block).where(mine == m.gone.id))
 
 
+async def _messages(session: AsyncSession, m: Merge) -> None:
+    """Direct messages: what either sent is the person's; a conversation both were in keeps
+    one membership; receipts once per message. A two-person conversation of the gone account
+    stays as it is (no longer the pair's: the person's own pair with them is another)."""
+    both = select(ConversationMember.conversation_id).where(ConversationMember.user_id == m.keep.id)
+    await session.execute(
+        update(Message).where(Message.sender_id == m.gone.id).values(sender_id=m.keep.id)
+    )
+    moved = select(ConversationMember.conversation_id).where(
+        ConversationMember.user_id == m.gone.id
+    )
+    await session.execute(
+        update(Conversation)
+        .where(Conversation.id.in_(moved), Conversation.pair.is_not(None))
+        .values(pair=None)
+        .execution_options(synchronize_session=False)
+    )
+    await session.execute(
+        delete(ConversationMember).where(
+            ConversationMember.user_id == m.gone.id, ConversationMember.conversation_id.in_(both)
+        )
+    )
+    await session.execute(
+        update(ConversationMember)
+        .where(ConversationMember.user_id == m.gone.id)
+        .values(user_id=m.keep.id)
+        .execution_options(synchronize_session=False)
+    )
+    held = select(MessageReceipt.message_id).where(MessageReceipt.user_id == m.keep.id)
+    await session.execute(
+        delete(MessageReceipt).where(
+            MessageReceipt.user_id == m.gone.id, MessageReceipt.message_id.in_(held)
+        )
+    )
+    await session.execute(
+        update(MessageReceipt)
+        .where(MessageReceipt.user_id == m.gone.id)
+        .values(user_id=m.keep.id)
+        .execution_options(synchronize_session=False)
+    )
+    await session.execute(
+        update(ReplyTarget).where(ReplyTarget.user_id == m.gone.id).values(user_id=m.keep.id)
+    )
+
+
 async def _reports(session: AsyncSession, m: Merge) -> None:
     """Reports by and about the gone account are the person's; an open report the person
     already has about the same target counts once, and reports of oneself go."""
@@ -353,6 +403,7 @@ STEPS: list[Step] = [
     _claims,
     _follows,
     _blocks,
+    _messages,
     _reports,
     _feed,
     _standings,

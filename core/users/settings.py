@@ -11,6 +11,8 @@ from core.storage.models import User
 LANGUAGES = ("en",)
 PROFILE = ("public", "private")
 DM_POLICIES = ("everyone", "following", "nobody")
+# How /settings shows the DM policy: "following" means people the user follows may write.
+DM_SHOWN = {"everyone": "everyone", "following": "people you follow", "nobody": "nobody"}
 _QUIET = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)\s*-\s*([01]?\d|2[0-3]):([0-5]\d)$")
 
 

@@ -641,6 +641,10 @@ PRIVATE_SESSION = [
     "/post 1",
     "/uncomment c1",
     "/unpost 1",
+    "/dm @ann hi",  # refused: yourself
+    "/dm delete #1",
+    "/inbox",
+    "/chat 1",
 ]
 GROUP_SESSION = [  # (who, text): the admin sets the group up, a member takes part
     ("boss", "/start"),
@@ -719,6 +723,10 @@ GROUP_SESSION = [  # (who, text): the admin sets the group up, a member takes pa
     ("ann", "/post 1"),
     ("ann", "/uncomment c1"),
     ("boss", "/unpost 1"),
+    ("ann", "/dm @boss see you at the run"),
+    ("boss", "/inbox"),
+    ("boss", "/chat 1 see you"),
+    ("ann", "/dm delete #1"),
 ]
 
 

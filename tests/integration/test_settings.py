@@ -91,9 +91,10 @@ async def test_settings_show(say: Say) -> None:
     text = await settings_text(say)
     for line in ("time zone: UTC", "nudges: on", "quiet: off", "profile: public"):
         assert line in text
+    assert "direct messages from: everyone" in text
     assert "Change with /settings [" in text and "e.g. /settings quiet=22:00-07:00" in text
-    # Only what something uses: language (only en) and DM privacy come later.
-    for unused in ("language", "dms"):
+    # Only what something uses: language (only en) comes later.
+    for unused in ("language",):
         assert unused not in text
         refused = await say(f"/settings {unused}=x")
         assert refused.error and "There is no option" in refused.plain()

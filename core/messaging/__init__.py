@@ -1,0 +1,1 @@
+"""Direct messages relayed through the bot: conversations, consent, delivery, encryption."""
