@@ -48,13 +48,19 @@ async def test_post_react_comment_and_page(h: Harness, emu: TelegramEmulator) ->
     [shown] = await h.press(bob, liked, buttons(liked)[1]["callback_data"])
     labels = [b["text"] for b in buttons(shown)]
     assert labels[:5] == ["👍 1", "🔥", "💪", "🎉", "❤️"]
-    assert "💬 Comment" not in labels  # a chat types /comment instead
+    # Comment asks for the text with a ForceReply prompt; the reply to it is the comment.
+    comment = next(b for b in buttons(shown) if b["text"] == "💬 Comment")
+    [prompt] = await h.press(bob, shown, comment["callback_data"])
+    assert prompt["reply_markup"]["force_reply"] is True
+    [added] = await h.feed(emu.send_text(bob, "Go Ann", reply_to=prompt["message_id"]))
+    assert "Comment c1 added to post #1" in added["text"]
     [fire] = await h.press(bob, shown, buttons(shown)[1]["callback_data"])
     assert "👍 1 🔥 1" in fire["text"]
     [commented] = await h.say(bob, "/comment 1 Nice <i>one</i>")
-    assert "Comment c1 added to post #1" in commented["text"]
+    assert "Comment c2 added to post #1" in commented["text"]
     [again] = await h.say(ann, "/post 1")
-    assert "Nice <i>one</i>" in again["text"] and "💬 1" in again["text"]
+    assert "Go Ann" in again["text"] and "Nice <i>one</i>" in again["text"]
+    assert "💬 2" in again["text"]
 
     for i in range(12):  # a second page: Older ➡️ turns to it, ⬅️ Newer comes back
         await h.say(ann, f"/post number {i}")
