@@ -5,11 +5,14 @@ The fast path writes nothing here: a command's answer is an outbox row keyed by 
 written in the command's own transaction (core.delivery.record_answer), so "handled" commits
 with the effects and a replay finds it. Only an update still being worked on when the platform
 must be told it arrived (a slow command, a burst) is held here, and released once answered; a
-process that dies meanwhile leaves it for the next start to replay.
+process that dies meanwhile leaves it for the next start to replay. A payload holds what the
+person typed (a direct message too), so it is kept encrypted, like messages are.
 """
 
 from __future__ import annotations
 
+import json
+import logging
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
@@ -17,8 +20,12 @@ from typing import Any
 from sqlalchemy import delete, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.storage import cipher
+from core.storage.cipher import UNREADABLE
 from core.storage.db import insert_ignore
 from core.storage.models import HeldUpdate
+
+log = logging.getLogger("habitbot.intake")
 
 
 async def hold(
@@ -29,7 +36,11 @@ async def hold(
 ) -> None:
     """Keep these (key, payload) updates until released; a key held already stays as it is
     (two processes given the same update)."""
-    rows = [dict(platform=platform, key=k, payload=p, received_at=now) for k, p in updates]
+    seal = cipher.current().encrypt
+    rows = [
+        dict(platform=platform, key=k, payload={"sealed": seal(json.dumps(p))}, received_at=now)
+        for k, p in updates
+    ]
     if rows:
         await session.execute(insert_ignore(session, HeldUpdate, rows))
 
@@ -43,12 +54,17 @@ async def release(session: AsyncSession, platform: str, keys: Iterable[str]) -> 
 
 
 async def held(session: AsyncSession, platform: str, limit: int = 500) -> list[dict[str, Any]]:
-    """Payloads of held updates, oldest first, for a replay."""
-    return list(
-        await session.scalars(
-            select(HeldUpdate.payload)
-            .where(HeldUpdate.platform == platform)
-            .order_by(HeldUpdate.received_at, HeldUpdate.key)
-            .limit(limit)
-        )
+    """Payloads of held updates, oldest first, for a replay. One no configured key opens (its
+    key dropped meanwhile) is logged and left out: its sender sees no answer and can repeat."""
+    rows = await session.execute(
+        select(HeldUpdate.key, HeldUpdate.payload)
+        .where(HeldUpdate.platform == platform)
+        .order_by(HeldUpdate.received_at, HeldUpdate.key)
+        .limit(limit)
     )
+    payloads = []
+    for key, payload in rows:
+        text = cipher.current().decrypt(payload["sealed"], f"held update {platform}:{key}")
+        if text != UNREADABLE:
+            payloads.append(json.loads(text))
+    return payloads

@@ -15,6 +15,7 @@ from bots.reply import Reply
 from bots.telegram.app import TelegramBot
 from core.clock import FakeClock
 from core.intake import hold
+from core.storage import cipher
 from core.storage.models import CheckIn, HeldUpdate, Outbox
 from scheduler.dispatcher import Dispatcher
 from tests.adapters.test_telegram_adapter import Harness, emu, h, tg
@@ -115,6 +116,8 @@ async def test_a_held_update_is_replayed_at_start(
     update = emu.send_text(ann, "/start")
     async with deps.db.session() as session:  # a previous process held it, then died
         await hold(session, "telegram", [(str(update["update_id"]), update)], deps.clock.now())
+        [payload] = await session.scalars(select(HeldUpdate.payload))
+    assert "Ann" not in repr(payload) and "/start" not in repr(payload)  # kept encrypted
     assert await tg.intake.replay() == 1
     assert "Hi Ann" in emu.sent[-1]["text"]
     async with deps.db.session() as session:
@@ -136,3 +139,20 @@ async def test_a_slow_update_is_held_until_answered(
     assert "Hi Ann" in emu.sent[-1]["text"]
     async with deps.db.session() as session:
         assert await session.scalar(select(func.count()).select_from(HeldUpdate)) == 0
+
+
+async def test_a_held_update_no_key_opens_is_left_out_of_the_replay(
+    h: Harness, emu: TelegramEmulator, deps: Deps, tg: TelegramBot
+):
+    ann = emu.user(7007, "Ann")
+    update = emu.send_text(ann, "/start")
+    previous = cipher.current()
+    cipher.install(cipher.Cipher([cipher.Cipher.new_key()]))  # held under a key since dropped
+    try:
+        async with deps.db.session() as session:
+            await hold(session, "telegram", [(str(update["update_id"]), update)], deps.clock.now())
+    finally:
+        cipher.install(previous)
+    start = len(emu.sent)
+    assert await tg.intake.replay() == 0
+    assert emu.sent[start:] == []
