@@ -24,7 +24,11 @@ from core.users.web_login import LINK_TTL, issue_login, new_login_token
 async def app_(ctx: Ctx, args: dict[str, Any]) -> Reply:
     base = ctx.deps.web_url
     if not base:
-        return Reply.text("The web companion is not switched on for this bot.", error=True)
+        return Reply.text(
+            "The web companion is not switched on for this bot. Whoever runs it turns it on "
+            "with WEB_BASE_URL (or WEB_PORT for the console).",
+            error=True,
+        )
     token, nonce = new_login_token(ctx.deps.button_key)
     await issue_login(ctx.session, ctx.user.id, ctx.account.id, nonce, ctx.now)
     minutes = int(LINK_TTL.total_seconds() // 60)
