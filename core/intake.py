@@ -64,6 +64,9 @@ async def held(session: AsyncSession, platform: str, limit: int = 500) -> list[d
     )
     payloads = []
     for key, payload in rows:
+        if "sealed" not in payload:  # held by a version that kept it in the clear
+            payloads.append(payload)
+            continue
         text = cipher.current().decrypt(payload["sealed"], f"held update {platform}:{key}")
         if text != UNREADABLE:
             payloads.append(json.loads(text))

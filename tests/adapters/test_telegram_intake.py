@@ -156,3 +156,15 @@ async def test_a_held_update_no_key_opens_is_left_out_of_the_replay(
     start = len(emu.sent)
     assert await tg.intake.replay() == 0
     assert emu.sent[start:] == []
+
+
+async def test_an_update_held_in_the_clear_by_an_earlier_version_is_replayed(
+    h: Harness, emu: TelegramEmulator, deps: Deps, tg: TelegramBot
+):
+    ann = emu.user(7008, "Ann")
+    update = emu.send_text(ann, "/start")
+    async with deps.db.session() as session:
+        session.add(HeldUpdate(platform="telegram", key=str(update["update_id"]),
+                               payload=update, received_at=deps.clock.now()))
+    assert await tg.intake.replay() == 1
+    assert "Hi Ann" in emu.sent[-1]["text"]
